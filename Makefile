@@ -1,0 +1,27 @@
+# Quick start: `make test` and `make demo` each do all set-up on a fresh machine.
+PYTHON ?= python3
+TORCH_VERSION ?= 2.13.0
+PIP := $(PYTHON) -m pip
+STAMP := .install.stamp
+
+.PHONY: install test demo data clean
+
+# torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
+install:
+	@$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install torch==$(TORCH_VERSION)
+	$(PIP) install -q -r requirements/build.txt
+	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt
+	$(PIP) install -q --no-build-isolation -e .
+	$(PYTHON) -m tadet.utils.collect_env
+
+test: install
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider
+
+data: install
+	$(PYTHON) tools/data/make_synthetic.py --preset thumos14_synth
+
+demo: install
+	$(PYTHON) tools/demo.py
+
+clean:
+	rm -rf build *.egg-info tadet/*.so work_dirs

@@ -1,0 +1,4 @@
+from .data_sample import TADDataSample
+from .geometry import SnippetGeometry
+
+__all__ = ['TADDataSample', 'SnippetGeometry']

@@ -1,0 +1,88 @@
+"""Version-specific fixes, all in one place. Applied once when :mod:`tadet` is imported.
+
+1. mmaction2 1.2.0's wheel lacks ``mmaction/models/localizers/drn`` while its
+   ``localizers/__init__`` imports it, so ``import mmaction.models`` (and any registry lookup of
+   an ``mmaction`` model such as ``ResNet3d``) fails. We register an empty placeholder package
+   for it; the DRN localizer itself stays unavailable (tadet never uses it).
+2. torch >= 2.6 defaults ``torch.load(weights_only=True)``; mmengine 0.10.7 checkpoints hold
+   optimizer/message-hub objects, so resume fails. We register a local-file checkpoint loader
+   that passes ``weights_only=False`` and turns unreadable files into a clear error.
+3. mmaction2's ``mmaction::`` base configs need ``pkg_resources``; tadet ships its own base
+   configs under ``configs/_base_`` instead (nothing to patch, noted here for completeness).
+"""
+import importlib.util
+import os.path as osp
+import sys
+import types
+import warnings
+from typing import Any, Optional
+
+import torch
+
+APPLIED: dict = {}
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file exists but cannot be used."""
+
+
+def _fix_mmaction_drn() -> bool:
+    """Install a placeholder for the missing ``mmaction.models.localizers.drn`` package."""
+    name = 'mmaction.models.localizers.drn'
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is not None or name in sys.modules:
+        return False
+    pkg = types.ModuleType(name)
+    pkg.__path__ = []  # a package, so ``drn.drn`` can be a submodule
+    sub = types.ModuleType(name + '.drn')
+
+    class DRN:  # noqa: D401
+        """Placeholder: the mmaction2 1.2.0 wheel does not ship the DRN localizer."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise ImportError('mmaction2 1.2.0 wheel does not ship DRN (localizers/drn missing)')
+
+    sub.DRN = DRN
+    pkg.drn = sub
+    sys.modules[name] = pkg
+    sys.modules[name + '.drn'] = sub
+    return True
+
+
+def load_checkpoint_file(filename: str, map_location: Optional[str] = None) -> dict:
+    """``torch.load`` a local checkpoint with ``weights_only=False`` and clear errors."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'Checkpoint not found: {filename}. Check the path (tools/train.py writes '
+            f'checkpoints to WORK_DIR/epoch_N.pth and WORK_DIR/last_checkpoint).')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=False)
+    except Exception as e:  # torch raises many kinds on a truncated/corrupt file
+        raise CheckpointError(
+            f'Checkpoint {filename} could not be read ({type(e).__name__}: {e}). The file is '
+            f'truncated or not a PyTorch checkpoint: delete it and resume from an earlier '
+            f'epoch_N.pth, or re-download it.') from e
+
+
+def _register_checkpoint_loader() -> bool:
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
+    return True
+
+
+def apply() -> dict:
+    """Apply all fixes (idempotent). Returns which fixes changed something."""
+    if not APPLIED:
+        # mmcv-lite has no compiled ops; mmaction2 imports a transformer brick that warns
+        # about it on every import although tadet never uses that brick.
+        warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+        APPLIED['mmaction_drn_placeholder'] = _fix_mmaction_drn()
+        APPLIED['checkpoint_weights_only_false'] = _register_checkpoint_loader()
+    return APPLIED
+
+
+apply()

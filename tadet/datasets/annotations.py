@@ -81,7 +81,8 @@ def load_annotation_file(ann_file: str,
     Returns:
         ``(videos, classes)``: ``videos`` is a list (file order) of dicts with ``video_name``,
         ``subset``, ``duration`` (float or None), ``segments`` float64 ``[N, 2]`` seconds and
-        ``labels`` int64 ``[N]``; segments past the duration are clipped with a warning.
+        ``labels`` int64 ``[N]``. Segments reaching outside ``[0, duration]`` are clipped, and
+        dropped when wholly outside, with one warning listing them; ``end <= start`` is an error.
     """
     data = load_json(ann_file)
     if not isinstance(data, dict) or not isinstance(data.get('database'), dict):
@@ -109,7 +110,7 @@ def load_annotation_file(ann_file: str,
         else:
             blocked = set(blocklist)
 
-    videos = []
+    videos, fixed = [], []
     for video, info in database.items():
         if video in blocked:
             continue
@@ -146,12 +147,9 @@ def load_annotation_file(ann_file: str,
                     f'({len(names)} classes); add it to the class map or drop the annotation.')
             if duration is not None and (start < 0 or end > duration):
                 clipped = (max(start, 0.0), min(end, duration))
+                fixed.append(f'{video} [{start}, {end}]')
                 if clipped[1] <= clipped[0]:
-                    raise AnnotationError(
-                        f'{ann_file}: video {video!r} segment [{start}, {end}] lies outside the '
-                        f'video (duration {duration:.3f} s); fix the annotation or duration.')
-                warnings.warn(f'{ann_file}: video {video!r} segment [{start}, {end}] clipped to '
-                              f'the video [0, {duration:.3f}] s')
+                    continue  # wholly outside the video: dropped (reported below)
                 start, end = clipped
             segs.append((start, end))
             labs.append(index[label])
@@ -159,6 +157,10 @@ def load_annotation_file(ann_file: str,
             video_name=video, subset=info['subset'], duration=duration,
             segments=np.asarray(segs, dtype=np.float64).reshape(-1, 2),
             labels=np.asarray(labs, dtype=np.int64)))
+    if fixed:
+        warnings.warn(f'{ann_file}: {len(fixed)} segment(s) reach outside their video and were '
+                      f'clipped to [0, duration] (dropped if wholly outside): '
+                      f'{", ".join(fixed[:5])}{" ..." if len(fixed) > 5 else ""}')
     if not videos:
         raise AnnotationError(f'{ann_file}: no video left for subset={subset!r}; check the subset'
                               f' name (found: {sorted({str(v.get("subset")) for v in database.values() if isinstance(v, dict)})}).')

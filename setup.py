@@ -29,16 +29,41 @@ def get_version() -> str:
 
 
 def get_extensions():
-    """The compiled ops extension ``tadet._ext`` (owned by tadet/ops; see docs/ops.md)."""
+    """The compiled ops extension ``tadet._ext`` (owned by tadet/ops; see docs/ops.md).
+
+    CPU kernels always (one C++ file); CUDA kernels (``tadet/ops/csrc/cuda/*.cu``) and their ATen
+    glue only when the installed torch has CUDA and ``CUDA_HOME`` is found, or ``FORCE_CUDA=1``.
+    ``TADET_NO_EXT=1`` skips the extension (the ops then use their pure-torch references).
+    """
     if os.environ.get('TADET_NO_EXT') == '1':
         return [], {}
     try:
-        import torch  # noqa: F401
-        from torch.utils.cpp_extension import BuildExtension  # noqa: F401
+        import torch
+        from torch.utils.cpp_extension import (CUDA_HOME, BuildExtension, CppExtension,
+                                               CUDAExtension)
     except ImportError:
         print('tadet: torch not installed, building without compiled ops')
         return [], {}
-    return [], {}
+    csrc = osp.join('tadet', 'ops', 'csrc')
+    sources = [osp.join(csrc, 'ext.cpp')]
+    cxx_flags = ['-O3', '-std=c++17', '-fopenmp']
+    force_cuda = os.environ.get('FORCE_CUDA') == '1'
+    with_cuda = force_cuda or (torch.version.cuda is not None and CUDA_HOME is not None)
+    if with_cuda:
+        import glob
+        sources += [osp.join(csrc, 'cuda_glue.cpp')]
+        sources += sorted(glob.glob(osp.join(csrc, 'cuda', '*.cu')))
+        ext = CUDAExtension(
+            'tadet._ext',
+            sources,
+            define_macros=[('WITH_CUDA', None)],
+            extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3', '-std=c++17']},
+            extra_link_args=['-fopenmp'])
+    else:
+        ext = CppExtension(
+            'tadet._ext', sources, extra_compile_args={'cxx': cxx_flags},
+            extra_link_args=['-fopenmp'])
+    return [ext], {'build_ext': BuildExtension.with_options(use_ninja=True)}
 
 
 ext_modules, cmdclass = get_extensions()

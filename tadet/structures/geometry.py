@@ -1,9 +1,11 @@
 """Snippet geometry: exact seconds <-> snippet-index conversion.
 
 Snippet ``i`` of a feature sequence is centred on frame ``offset_frames + i * feature_stride`` of
-a video sampled at ``fps``. A model works in snippet coordinates, where snippet ``i`` sits at the
-continuous coordinate ``i``; a segment ``[s, e]`` in seconds maps to
-``[(s * fps - offset_frames) / feature_stride, (e * fps - offset_frames) / feature_stride]``.
+a video sampled at ``fps``. Models work in continuous snippet coordinates where snippet ``i``
+covers ``[i, i + 1)`` and its centre is ``i + 0.5`` (so a window of ``L`` snippets spans
+``[0, L]``, anchors/points sit at ``i + 0.5``, and ``roi_align_1d(..., aligned=True)`` samples
+snippet ``i`` at coordinate ``i + 0.5``). Time ``t`` (seconds) maps to coordinate
+``(t * fps - offset_frames) / feature_stride + 0.5``.
 """
 from dataclasses import dataclass
 from typing import Union
@@ -37,12 +39,16 @@ class SnippetGeometry:
         return self.feature_stride / self.fps
 
     def seconds_to_snippets(self, t: ArrayLike) -> ArrayLike:
-        """Seconds -> continuous snippet coordinate (any shape)."""
-        return (t * self.fps - self.offset_frames) / self.feature_stride
+        """Seconds -> continuous snippet coordinate (snippet ``i`` covers ``[i, i+1)``)."""
+        return (t * self.fps - self.offset_frames) / self.feature_stride + 0.5
 
     def snippets_to_seconds(self, x: ArrayLike) -> ArrayLike:
-        """Continuous snippet coordinate -> seconds (any shape)."""
-        return (x * self.feature_stride + self.offset_frames) / self.fps
+        """Continuous snippet coordinate -> seconds (inverse of ``seconds_to_snippets``)."""
+        return ((x - 0.5) * self.feature_stride + self.offset_frames) / self.fps
+
+    def snippet_centre_seconds(self, i: ArrayLike) -> ArrayLike:
+        """Time (s) of the centre of snippet index ``i`` (frame ``offset + i * stride``)."""
+        return (i * self.feature_stride + self.offset_frames) / self.fps
 
     def num_snippets(self, duration: float) -> int:
         """Snippets a clip-based extractor yields on a video of ``duration`` seconds.

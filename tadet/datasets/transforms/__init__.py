@@ -1,0 +1,6 @@
+from .formatting import PackTADInputs
+from .loading import FeatureError, LoadFeatures, feature_length, read_feature_file
+from .windowing import PadFeatures, RandomTruncate, ResizeFeatures
+
+__all__ = ['PackTADInputs', 'FeatureError', 'LoadFeatures', 'feature_length',
+           'read_feature_file', 'PadFeatures', 'RandomTruncate', 'ResizeFeatures']

@@ -1,0 +1,3 @@
+from .optim_wrappers import CPUAutocastOptimWrapper
+
+__all__ = ['CPUAutocastOptimWrapper']

@@ -1,0 +1,3 @@
+from .base import BaseTADDetector
+
+__all__ = ['BaseTADDetector']

@@ -1,0 +1,171 @@
+"""The one path from raw detector outputs to scored segments in seconds.
+
+Every detector's ``predict_window`` returns, per window, candidates in window snippet
+coordinates; :class:`TADPostProcessor` then (1) keeps the top candidates of each window,
+(2) maps them to video snippets (window offset, resize scale) and clips them to the video,
+(3) converts snippets to seconds, (4) merges the windows of the video, (5) runs (soft-)NMS
+(per class or class-agnostic) through ``tadet.ops.batched_nms_1d``, (6) optionally fuses an
+external video-level classifier, (7) keeps the top ``max_per_video``.
+"""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmengine.structures import InstanceData
+
+from tadet.registry import TASK_UTILS
+from tadet.structures import SnippetGeometry
+
+NMS_KEYS = {'method', 'iou_threshold', 'sigma', 'min_score', 'max_seg_num', 'multiclass',
+            'voting_thresh'}
+
+
+def decode_class_scores(segments: torch.Tensor, cls_scores: torch.Tensor, topk: int = -1,
+                        score_thr: float = 0.0) -> Dict[str, torch.Tensor]:
+    """Turn per-segment class scores into (segment, class) candidates.
+
+    Args:
+        segments: ``[N, 2]`` candidate segments.
+        cls_scores: ``[N, C]`` per-class scores (probabilities, background excluded).
+        topk: keep the best ``topk`` (segment, class) pairs (-1: all above ``score_thr``).
+    Returns:
+        dict(segments ``[K, 2]``, scores ``[K]``, labels ``[K]``).
+    """
+    n, c = cls_scores.shape
+    flat = cls_scores.reshape(-1)
+    keep = torch.nonzero(flat > score_thr).squeeze(1)
+    if 0 < topk < keep.numel():
+        keep = keep[flat[keep].topk(topk).indices]
+    return dict(segments=segments[keep // c], scores=flat[keep], labels=keep % c)
+
+
+class ExternalClassifier:
+    """Video-level class scores from a JSON file: ``{"results": {video: [score per class]}}``
+    or ``{video: {class_name: score}}`` (e.g. the CUHK ActivityNet classifier output)."""
+
+    def __init__(self, file: str, topk: int = 2, classes: Optional[Sequence[str]] = None) -> None:
+        if not osp.isfile(file):
+            raise FileNotFoundError(f'external classifier file not found: {file}')
+        with open(file) as f:
+            data = json.load(f)
+        self.scores = data.get('results', data)
+        self.file = file
+        self.topk = topk
+        self.classes = None if classes is None else list(classes)
+
+    def video_scores(self, video: str, num_classes: int) -> torch.Tensor:
+        if video not in self.scores:
+            raise KeyError(f'external classifier {self.file} has no scores for video {video!r}')
+        s = self.scores[video]
+        if isinstance(s, dict):
+            if self.classes is None:
+                raise ValueError('class-name keyed classifier scores need the class list')
+            s = [float(s.get(c, 0.0)) for c in self.classes]
+        out = torch.as_tensor(s, dtype=torch.float32)
+        if out.numel() != num_classes:
+            raise ValueError(f'external classifier {self.file}: video {video!r} has {out.numel()}'
+                             f' class scores, the dataset has {num_classes} classes')
+        return out
+
+    def fuse(self, video: str, result: Dict[str, torch.Tensor], num_classes: int) -> dict:
+        """Class-agnostic candidates x top-k video classes -> class-specific detections."""
+        cls = self.video_scores(video, num_classes).to(result['scores'].device)
+        top = cls.topk(min(self.topk, num_classes))
+        segs = result['segments'].repeat(len(top.indices), 1)
+        scores = (result['scores'][None] * top.values[:, None]).reshape(-1)
+        labels = top.indices[:, None].expand(-1, len(result['scores'])).reshape(-1)
+        return dict(segments=segs, scores=scores, labels=labels)
+
+
+@TASK_UTILS.register_module()
+class TADPostProcessor:
+    """Shared post-processing (see module docstring).
+
+    Args:
+        nms: ``tadet.ops.batched_nms_1d`` config (``method`` hard / linear / gaussian,
+            ``iou_threshold``, ``sigma``, ``min_score``, ``max_seg_num``, ``multiclass``,
+            ``voting_thresh``), or ``None`` to skip NMS.
+        pre_nms_topk: candidates kept per window before merging (-1: all).
+        score_thr: candidates at or below this score are dropped first.
+        max_per_video: detections kept per video after NMS (-1: all).
+        external_classifier: ``dict(file=..., topk=2)`` to fuse video-level class scores into
+            class-agnostic candidates (ActivityNet); ``None`` keeps the detector's labels.
+        num_classes / classes: needed with ``external_classifier``.
+    """
+
+    def __init__(self,
+                 nms: Optional[dict] = None,
+                 pre_nms_topk: int = 2000,
+                 score_thr: float = 0.0,
+                 max_per_video: int = 200,
+                 external_classifier: Optional[dict] = None,
+                 num_classes: Optional[int] = None,
+                 classes: Optional[Sequence[str]] = None) -> None:
+        if nms is not None:
+            unknown = set(nms) - NMS_KEYS
+            if unknown:
+                raise ValueError(f'post_processing.nms: unknown key(s) {sorted(unknown)}; '
+                                 f'allowed: {sorted(NMS_KEYS)}')
+        self.nms = None if nms is None else dict(nms)
+        self.pre_nms_topk = pre_nms_topk
+        self.score_thr = score_thr
+        self.max_per_video = max_per_video
+        self.num_classes = num_classes
+        self.external = None if external_classifier is None else ExternalClassifier(
+            classes=classes, **external_classifier)
+
+    def _window_to_video(self, cand: dict, window_start: float, scale: float,
+                         num_snippets: float) -> dict:
+        scores = cand['scores'].float()
+        keep = scores > self.score_thr
+        segs, scores, labels = cand['segments'][keep].float(), scores[keep], cand['labels'][keep]
+        if 0 < self.pre_nms_topk < scores.numel():
+            idx = scores.topk(self.pre_nms_topk).indices
+            segs, scores, labels = segs[idx], scores[idx], labels[idx]
+        segs = (segs * scale + window_start).clamp(0, num_snippets)
+        # order the bounds: a regression may cross them; a zero-length segment scores tIoU 0
+        segs = torch.stack([segs.min(1).values, segs.max(1).values], dim=1)
+        return dict(segments=segs, scores=scores, labels=labels.long())
+
+    def __call__(self, candidates: List[dict], window_starts: Sequence[float],
+                 meta: dict) -> InstanceData:
+        """Merge one video's windows into final detections in seconds.
+
+        Args:
+            candidates: per window, dict(segments ``[N, 2]`` window snippet coordinates,
+                scores ``[N]``, labels ``[N]``).
+            window_starts: start of each window in video snippets.
+            meta: the sample's metainfo (``fps``, ``feature_stride``, ``offset_frames``,
+                ``duration``, ``num_snippets``, ``snippet_scale``, ``video_name``).
+        """
+        from tadet.ops import batched_nms_1d
+        scale = float(meta.get('snippet_scale', 1.0))
+        geo = SnippetGeometry(float(meta['fps']), float(meta['feature_stride']),
+                              float(meta['offset_frames']))
+        num_snippets = float(meta.get('num_snippets') or geo.seconds_to_snippets(meta['duration']))
+        parts = [self._window_to_video(c, s, scale, num_snippets)
+                 for c, s in zip(candidates, window_starts)]
+        if parts:
+            merged = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        else:
+            merged = dict(segments=torch.zeros((0, 2)), scores=torch.zeros(0),
+                          labels=torch.zeros(0, dtype=torch.long))
+        if self.nms is not None and merged['scores'].numel():
+            segs, scores, labels = batched_nms_1d(merged['segments'], merged['scores'],
+                                                  merged['labels'], self.nms)
+            merged = dict(segments=segs, scores=scores, labels=labels)
+        if self.external is not None:
+            merged = self.external.fuse(meta['video_name'], merged, self.num_classes)
+        order = merged['scores'].argsort(descending=True, stable=True)
+        if self.max_per_video > 0:
+            order = order[:self.max_per_video]
+        secs = geo.snippets_to_seconds(merged['segments'][order].double())
+        duration = meta.get('duration')
+        if duration is not None:
+            secs = secs.clamp(0, float(duration))
+        out = InstanceData()
+        out.segments = secs
+        out.scores = merged['scores'][order]
+        out.labels = merged['labels'][order]
+        return out

@@ -46,7 +46,7 @@ def get_extensions():
         return [], {}
     csrc = osp.join('tadet', 'ops', 'csrc')
     sources = [osp.join(csrc, 'ext.cpp')]
-    cxx_flags = ['-O3', '-std=c++17', '-fopenmp']
+    cxx_flags = ['-O3', '-fopenmp']
     force_cuda = os.environ.get('FORCE_CUDA') == '1'
     with_cuda = force_cuda or (torch.version.cuda is not None and CUDA_HOME is not None)
     if with_cuda:
@@ -57,7 +57,7 @@ def get_extensions():
             'tadet._ext',
             sources,
             define_macros=[('WITH_CUDA', None)],
-            extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3', '-std=c++17']},
+            extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3']},
             extra_link_args=['-fopenmp'])
     else:
         ext = CppExtension(

@@ -7,7 +7,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.dist import barrier, is_main_process
 from mmengine.logging import print_log
 
-from tadet.registry import DATASETS
+from tadet.registry import DATASETS, TRANSFORMS
 from tadet.structures import SnippetGeometry
 
 from .annotations import AnnotationError, load_annotation_file, load_class_map
@@ -108,8 +108,10 @@ class TADDataset(BaseDataset):
             ann_file, subset=subset, classes=load_class_map(classes), blocklist=blocklist,
             durations=durations)
         self.ann_path = ann_file
+        # build transforms from tadet's registry so the dataset works outside a Runner too
+        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
         super().__init__(ann_file=ann_file, metainfo=dict(classes=tuple(class_names)),
-                         pipeline=list(pipeline), test_mode=test_mode, lazy_init=lazy_init,
+                         pipeline=pipeline, test_mode=test_mode, lazy_init=lazy_init,
                          serialize_data=serialize_data, max_refetch=max_refetch)
 
     # -- helpers -----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+from .conv_block import ConvBlock1d  # noqa: F401

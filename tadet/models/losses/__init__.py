@@ -1,0 +1,1 @@
+from .basic import CrossEntropyLoss, MSELoss, SmoothL1Loss, weight_reduce_loss  # noqa: F401

@@ -42,14 +42,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     from terminaltables import AsciiTable
 
     from tadet.apis.runner import prepare_config
-    from tadet.datasets.synthetic import THUMOS14_SYNTH, make_synthetic_dataset_from_preset
+    from tadet.datasets.synthetic import make_synthetic_dataset, resolve_preset
 
     configs = find_configs(args.methods)
     if not configs:
         print('No detector config configs/<method>/<method>_thumos14_synth.py found yet: '
               'only the synthetic data was generated.')
     t0 = time.time()
-    make_synthetic_dataset_from_preset(THUMOS14_SYNTH)
+    make_synthetic_dataset(**resolve_preset('thumos14_synth'))
     print(f'synthetic thumos14 features ready ({time.time() - t0:.1f} s)')
     rows = []
     for cfg_path in configs:

@@ -141,7 +141,8 @@ def _prototypes_cached(num_classes: int, feat_dim: int, seed: int, n_background:
 
 
 def synthetic_prototypes(num_classes: int, feat_dim: int = 64, seed: int = 0,
-                         n_background: int = DEFAULT_PARAMS['n_background']) -> Dict[str, np.ndarray]:
+                         n_background: int = DEFAULT_PARAMS['n_background']
+                         ) -> Dict[str, np.ndarray]:
     """Shared unit directions of the generator: ``classes [K, C]``, ``start [C]``, ``end [C]``,
     ``background [n_background, C]`` (read-only float64 arrays)."""
     return _prototypes_cached(int(num_classes), int(feat_dim), int(seed), int(n_background))

@@ -119,3 +119,16 @@ def test_resize_and_truncate_transforms(tiny_data):
         assert item['inputs'].shape[1] == 12
         segs = item['data_samples'].gt_instances.segments
         assert (segs >= 0).all() and (segs <= 12).all()
+
+
+def test_synthetic_option_generates_missing_features(tiny_data, tmp_path):
+    root = tmp_path / 'synth'
+    ds = build(tiny_data, subset='test', test_mode=True, feature_root=str(root),
+               synthetic=dict(feat_dim=6, seed=1))
+    item = ds[0]
+    assert item['inputs'].shape[0] == 6
+    assert (root / 'meta.json').is_file() and len(list(root.glob('*.npy'))) == 6
+    # a second dataset on the same folder reuses the files
+    again = build(tiny_data, subset='train', feature_root=str(root),
+                  synthetic=dict(feat_dim=6, seed=1))
+    assert len(again) == 4

@@ -29,11 +29,13 @@ class CheckpointError(RuntimeError):
 def _fix_mmaction_drn() -> bool:
     """Install a placeholder for the missing ``mmaction.models.localizers.drn`` package."""
     name = 'mmaction.models.localizers.drn'
-    try:
-        spec = importlib.util.find_spec(name)
-    except ModuleNotFoundError:
-        spec = None
-    if spec is not None or name in sys.modules:
+    # look for the folder without importing mmaction.models (find_spec on a dotted name
+    # would import the parent packages, the slow part of mmaction)
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    drn_dir = osp.join(list(spec.submodule_search_locations)[0], 'models', 'localizers', 'drn')
+    if osp.isdir(drn_dir) or name in sys.modules:
         return False
     pkg = types.ModuleType(name)
     pkg.__path__ = []  # a package, so ``drn.drn`` can be a submodule

@@ -12,11 +12,14 @@ Algorithm (identical to ActivityNet's ``compute_average_precision_detection``; s
 * AP = VOC interpolated AP: precision envelope, summed over the recall steps;
 * mAP = mean over the classes present in the ground truth; average mAP = mean over thresholds.
 
-How it is fast: the greedy matching is sequential only inside one (video, class) group, and only
-for predictions with at least one ground truth at tIoU >= the smallest threshold (the others are
-false positives at every threshold). Groups are independent, so step ``k`` processes the k-th such
-prediction of *every* group at once, for all thresholds, against a per-threshold "taken" mask.
-The Python loop runs ``max group size`` times instead of once per prediction.
+How it is fast: the tIoUs of all (prediction, ground truth of its group) pairs are computed at
+once and only pairs at tIoU >= the smallest threshold are kept; rows whose kept tIoUs tie are
+re-ordered with numpy's own argsort, so ties resolve exactly as in the loop. The greedy matching
+is sequential only inside one (video, class) group and only for predictions with a candidate
+(the others are false positives at every threshold). Groups are independent, so step ``k``
+processes the k-th such prediction of *every* group at once, for all thresholds, against a
+per-threshold "taken" mask: the Python loop runs ``max group size`` times, not once per
+prediction.
 """
 from typing import Dict, Mapping, Optional, Sequence
 
@@ -45,6 +48,74 @@ def interpolated_ap(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
     return ap
 
 
+def _exact_visit_order(rows, p_seg, g_seg, g_first, g_count, min_thr):
+    """Candidates of ``rows`` in the exact order of ``tiou.argsort()[::-1]`` (per row, ties as
+    numpy orders them): rows of equal length are argsorted together, which equals argsorting
+    each row on its own."""
+    out_pred, out_gt, out_iou = [], [], []
+    sizes = g_count[rows]
+    for size in np.unique(sizes).tolist():
+        r = rows[sizes == size]
+        gidx = g_first[r, None] + np.arange(size)
+        iou = tiou_broadcast(p_seg[r, 0:1], p_seg[r, 1:2], g_seg[gidx, 0], g_seg[gidx, 1])
+        visit = np.argsort(iou, axis=1)[:, ::-1]
+        iou_v = np.take_along_axis(iou, visit, axis=1)
+        is_cand = iou_v >= min_thr  # a prefix of each row: iou_v is non-increasing
+        out_pred.append(np.broadcast_to(r[:, None], is_cand.shape)[is_cand])
+        out_gt.append(np.take_along_axis(gidx, visit, axis=1)[is_cand])
+        out_iou.append(iou_v[is_cand])
+    return out_pred, out_gt, out_iou
+
+
+def _candidates(p_seg, g_seg, g_first, g_count, min_thr, num_gt):
+    """For each prediction with a ground truth at tIoU >= ``min_thr`` in its (class, video)
+    group: those ground truths in the official visiting order.
+
+    Returns ``(act [A] ascending prediction indices, cand_gt [A, K], cand_iou [A, K])``, padded
+    with ``num_gt`` / ``-inf``.
+    """
+    rows = np.nonzero(g_count > 0)[0]
+    empty = (np.zeros(0, np.int64), np.zeros((0, 1), np.int64), np.zeros((0, 1)))
+    if len(rows) == 0:
+        return empty
+    # all (prediction, gt of its group) pairs, pair tIoU element-wise (same arithmetic as the
+    # per-prediction computation, so the same values)
+    cnt = g_count[rows]
+    offs = np.cumsum(cnt) - cnt
+    pair_pred = np.repeat(rows, cnt)
+    pair_gt = np.arange(int(cnt.sum())) - np.repeat(offs - g_first[rows], cnt)
+    iou = tiou_broadcast(p_seg[pair_pred, 0], p_seg[pair_pred, 1], g_seg[pair_gt, 0],
+                         g_seg[pair_gt, 1])
+    keep = np.nonzero(iou >= min_thr)[0]
+    c_pred, c_gt, c_iou = pair_pred[keep], pair_gt[keep], iou[keep]
+    # descending tIoU inside each prediction; where a prediction has equal tIoUs among its
+    # candidates the order must be numpy's argsort()[::-1] one: recompute those rows exactly
+    o = np.lexsort((-c_iou, c_pred))
+    c_pred, c_gt, c_iou = c_pred[o], c_gt[o], c_iou[o]
+    tie = (c_pred[1:] == c_pred[:-1]) & (c_iou[1:] == c_iou[:-1])
+    if tie.any():
+        tied = np.unique(c_pred[1:][tie])
+        plain = ~np.isin(c_pred, tied)
+        ex_pred, ex_gt, ex_iou = _exact_visit_order(tied, p_seg, g_seg, g_first, g_count,
+                                                    min_thr)
+        c_pred = np.concatenate([c_pred[plain]] + ex_pred)
+        c_gt = np.concatenate([c_gt[plain]] + ex_gt)
+        c_iou = np.concatenate([c_iou[plain]] + ex_iou)
+        o = np.argsort(c_pred, kind='stable')  # keeps each row's visiting order
+        c_pred, c_gt, c_iou = c_pred[o], c_gt[o], c_iou[o]
+    if len(c_pred) == 0:
+        return empty
+    act, first, ncand = np.unique(c_pred, return_index=True, return_counts=True)
+    width = int(ncand.max())
+    row_of = np.repeat(np.arange(len(act)), ncand)
+    col_of = np.arange(len(c_pred)) - np.repeat(first, ncand)
+    cand_gt = np.full((len(act), width), num_gt, dtype=np.int64)  # num_gt: never-taken pad
+    cand_iou = np.full((len(act), width), -np.inf)
+    cand_gt[row_of, col_of] = c_gt
+    cand_iou[row_of, col_of] = c_iou
+    return act, cand_gt, cand_iou
+
+
 def match_predictions(inputs: DetectionInputs, thr: np.ndarray):
     """Greedy matching. Returns ``(order, tp)``: ``order`` sorts predictions by (class, score
     descending, input order) and ``tp [T, N]`` (bool) says which of the sorted predictions are
@@ -71,40 +142,10 @@ def match_predictions(inputs: DetectionInputs, thr: np.ndarray):
     if num_pred == 0 or num_gt == 0:
         return order, tp
 
-    # Candidates of each prediction: its group's gt with tIoU >= min threshold, in the official
-    # visiting order. Rows of equal length are argsorted together (row-wise argsort == argsort
-    # of each row, so ties come out exactly as in the per-prediction loop).
-    min_thr = thr.min()
-    buckets = []
-    max_cand = 0
-    for size in np.unique(g_count[g_count > 0]).tolist():
-        rows = np.nonzero(g_count == size)[0]
-        gidx = g_first[rows, None] + np.arange(size)
-        iou = tiou_broadcast(p_seg[rows, 0:1], p_seg[rows, 1:2], g_seg[gidx, 0], g_seg[gidx, 1])
-        visit = np.argsort(iou, axis=1)[:, ::-1]
-        iou_v = np.take_along_axis(iou, visit, axis=1)
-        ncand = (iou_v >= min_thr).sum(axis=1)  # a prefix: iou_v is non-increasing
-        keep = ncand > 0
-        if not keep.any():
-            continue
-        width = int(ncand.max())
-        max_cand = max(max_cand, width)
-        buckets.append((rows[keep], np.take_along_axis(gidx, visit, axis=1)[keep, :width],
-                        iou_v[keep, :width]))
-    if not buckets:
+    act, cand_gt, cand_iou = _candidates(p_seg, g_seg, g_first, g_count, thr.min(), num_gt)
+    if len(act) == 0:
         return order, tp
-
-    act = np.concatenate([b[0] for b in buckets])
-    cand_gt = np.full((len(act), max_cand), num_gt, dtype=np.int64)  # num_gt: never-taken pad
-    cand_iou = np.full((len(act), max_cand), -np.inf)
-    pos = 0
-    for rows, gidx, iou in buckets:
-        cand_gt[pos:pos + len(rows), :gidx.shape[1]] = gidx
-        cand_iou[pos:pos + len(rows), :iou.shape[1]] = iou
-        pos += len(rows)
-    # back to sorted-prediction order, then the step index = rank inside the (class, video) group
-    srt = np.argsort(act, kind='stable')
-    act, cand_gt, cand_iou = act[srt], cand_gt[srt], cand_iou[srt]
+    # step index = rank of a prediction inside its (class, video) group
     a_key = p_key[act]
     grp = np.argsort(a_key, kind='stable')
     key_sorted = a_key[grp]

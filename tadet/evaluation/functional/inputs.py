@@ -10,7 +10,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from tadet.datasets.annotations import AnnotationError
-from .io import PredictionFormatError, UnknownLabelError, parse_entries
+from .io import PredictionFormatError, UnknownLabelError, parse_mapping
 
 
 @dataclass
@@ -51,32 +51,33 @@ def check_thresholds(tiou_thresholds) -> np.ndarray:
 
 
 def _parse_ground_truth(ground_truth: Mapping, class_labels: bool):
+    """Flatten the ground truth; exact duplicates (video, label, segment) are removed, the first
+    occurrence kept."""
     if not isinstance(ground_truth, Mapping):
         raise AnnotationError(f'ground truth must map video -> list of {{"segment", "label"}}, '
                               f'got {type(ground_truth).__name__}')
-    videos = [str(v) for v in ground_truth.keys()]
-    vid, seg, lab = [], [], []
-    dup = 0
-    for i, (video, anns) in enumerate(ground_truth.items()):
-        try:
-            s, labels, _ = parse_entries(video, anns if anns is not None else [],
-                                         source='ground truth', need_label=class_labels,
-                                         need_score=False)
-        except PredictionFormatError as e:  # same checks, but it is the ground truth
-            raise AnnotationError(str(e)) from None
-        if not class_labels:
-            labels = [''] * len(s)
-        seen = set()
-        for (a, b), name in zip(s.tolist(), labels):
-            key = (name, a, b)
-            if key in seen:
-                dup += 1
-                continue
-            seen.add(key)
-            vid.append(i)
-            seg.append((a, b))
-            lab.append(name)
-    return videos, vid, seg, lab, dup
+    gt = {k: ([] if v is None else v) for k, v in ground_truth.items()}
+    try:
+        videos, counts, seg, labels, _ = parse_mapping(gt, source='ground truth',
+                                                       need_label=class_labels,
+                                                       need_score=False)
+    except PredictionFormatError as e:  # same checks, but it is the ground truth
+        raise AnnotationError(str(e)) from None
+    videos = [str(v) for v in videos]
+    vid = np.repeat(np.arange(len(videos), dtype=np.int64), counts)
+    if not class_labels:
+        labels = [''] * len(vid)
+    label_names, label_inv = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+    label_inv = label_inv.reshape(-1)
+    keep = np.ones(len(vid), dtype=bool)
+    if len(vid) > 1:
+        order = np.lexsort((seg[:, 1], seg[:, 0], label_inv, vid))  # stable: first kept
+        v, lab, sg = vid[order], label_inv[order], seg[order]
+        same = ((v[1:] == v[:-1]) & (lab[1:] == lab[:-1]) & (sg[1:, 0] == sg[:-1, 0])
+                & (sg[1:, 1] == sg[:-1, 1]))
+        keep[order[1:][same]] = False
+    glab = [str(label_names[i]) for i in label_inv[keep].tolist()]
+    return videos, vid[keep], seg[keep], glab, int((~keep).sum())
 
 
 def prepare_detection_inputs(ground_truth: Mapping, predictions: Mapping,
@@ -118,29 +119,23 @@ def prepare_detection_inputs(ground_truth: Mapping, predictions: Mapping,
     cindex = {n: i for i, n in enumerate(names)}
     vindex = {v: i for i, v in enumerate(videos)}
 
-    pvid, pseg, plab, pscore = [], [], [], []
-    ignored_videos, n_ign_vid = [], 0
-    for video, entries in predictions.items():
-        s, labels, sc = parse_entries(video, entries, source=source, need_label=class_labels)
-        vi = vindex.get(str(video))
-        if vi is None:
-            if len(s):
-                ignored_videos.append(str(video))
-                n_ign_vid += len(s)
-            continue
-        pvid.append(np.full(len(s), vi, dtype=np.int64))
-        pseg.append(s)
-        pscore.append(sc)
-        plab.extend(labels if class_labels else [''] * len(s))
+    pvideos, counts, pred_segment, plab, pred_score = parse_mapping(
+        predictions, source=source, need_label=class_labels)
+    pvi = np.asarray([vindex.get(str(v), -1) for v in pvideos], dtype=np.int64)
+    pred_video = np.repeat(pvi, counts)
+    unknown_video = (pvi < 0) & (counts > 0)
+    ignored_videos = [str(pvideos[i]) for i in np.nonzero(unknown_video)[0].tolist()]
+    n_ign_vid = int(counts[unknown_video].sum())
     if ignored_videos:
         warnings.warn(f'{source}: {n_ign_vid} prediction(s) in {len(ignored_videos)} video(s) '
                       f'absent from the ground truth were ignored (e.g. {ignored_videos[:3]})')
-    pred_video = np.concatenate(pvid) if pvid else np.zeros(0, np.int64)
-    pred_segment = np.concatenate(pseg) if pseg else np.zeros((0, 2))
-    pred_score = np.concatenate(pscore) if pscore else np.zeros(0)
-
-    pred_label = np.fromiter((cindex.get(n, -1) for n in plab), dtype=np.int64,
-                             count=len(plab))
+        keep = pred_video >= 0
+        pred_video, pred_segment = pred_video[keep], pred_segment[keep]
+        pred_score = pred_score[keep]
+        plab = [n for n, k in zip(plab, keep.tolist()) if k] if class_labels else plab
+    if not class_labels:
+        plab = [''] * len(pred_video)
+    pred_label = np.asarray([cindex.get(n, -1) for n in plab], dtype=np.int64).reshape(-1)
     unknown = pred_label < 0
     ignored_labels, n_ign_lab = [], 0
     if unknown.any():
@@ -162,7 +157,7 @@ def prepare_detection_inputs(ground_truth: Mapping, predictions: Mapping,
     return DetectionInputs(
         videos=videos, classes=names,
         gt_video=np.asarray(gvid, dtype=np.int64),
-        gt_label=np.fromiter((cindex[n] for n in glab), dtype=np.int64, count=len(glab)),
+        gt_label=np.asarray([cindex[n] for n in glab], dtype=np.int64).reshape(-1),
         gt_segment=np.asarray(gseg, dtype=np.float64).reshape(-1, 2),
         pred_video=pred_video, pred_label=pred_label, pred_segment=pred_segment,
         pred_score=pred_score, num_duplicate_gt=dup, ignored_labels=ignored_labels,

@@ -90,8 +90,13 @@ def _check_entry(entry, video, index: int, source: str, need_label: bool,
     return start, end, label, score
 
 
+class _NotFast(Exception):
+    """Internal: the bulk path cannot decide; use the per-entry path."""
+
+
 def parse_entries(video, entries, source: str = 'predictions', need_label: bool = True,
-                  need_score: bool = True) -> Tuple[np.ndarray, List[str], np.ndarray]:
+                  need_score: bool = True,
+                  fast_only: bool = False) -> Tuple[np.ndarray, List[str], np.ndarray]:
     """Validate one video's list of entries and return ``(segments [K, 2] float64, labels,
     scores [K] float64)`` (labels ``[]`` / scores empty when not needed).
 
@@ -118,7 +123,9 @@ def parse_entries(video, entries, source: str = 'predictions', need_label: bool 
         score_arr = np.array(scores, dtype=np.float64)
         if (np.isfinite(seg_arr).all() and np.isfinite(score_arr).all()
                 and (seg_arr[:, 1] >= seg_arr[:, 0]).all()):
-            return seg_arr, [str(x) for x in labels], score_arr
+            return seg_arr, labels, score_arr
+    if fast_only:
+        raise _NotFast
     out_segs, out_labels, out_scores = [], [], []
     for i, entry in enumerate(entries):
         start, end, label, score = _check_entry(entry, video, i, source, need_label, need_score)
@@ -129,6 +136,37 @@ def parse_entries(video, entries, source: str = 'predictions', need_label: bool 
             out_scores.append(score)
     return (np.array(out_segs, dtype=np.float64).reshape(-1, 2), out_labels,
             np.array(out_scores, dtype=np.float64))
+
+
+def parse_mapping(results: Mapping, source: str = 'predictions', need_label: bool = True,
+                  need_score: bool = True):
+    """Validate a whole ``video -> entries`` mapping at once.
+
+    Returns ``(videos, counts [V], segments [N, 2], labels (list, N), scores [N])`` with the
+    entries of all videos concatenated in mapping order. Checks in bulk first; on anything
+    unusual falls back to :func:`parse_entries` video by video for the precise message.
+    """
+    videos = list(results.keys())
+    flat, counts = [], []
+    for video, entries in results.items():
+        if not isinstance(entries, (list, tuple)):
+            raise PredictionFormatError(f'{_where(source, video)}: expected a list of entries, '
+                                        f'got {type(entries).__name__}')
+        flat.extend(entries)
+        counts.append(len(entries))
+    try:
+        seg, labels, scores = parse_entries(None, flat, source, need_label, need_score,
+                                            fast_only=True)
+    except _NotFast:
+        segs, labels, scores = [], [], []
+        for video, entries in results.items():
+            s, lab, sc = parse_entries(video, entries, source, need_label, need_score)
+            segs.append(s)
+            labels.extend(lab)
+            scores.append(sc)
+        seg = np.concatenate(segs) if segs else np.zeros((0, 2))
+        scores = np.concatenate(scores) if scores else np.zeros(0)
+    return videos, np.asarray(counts, dtype=np.int64), seg, labels, scores
 
 
 def load_predictions(path: str, need_label: bool = True) -> Dict[str, list]:
@@ -156,8 +194,7 @@ def load_predictions(path: str, need_label: bool = True) -> Dict[str, list]:
         raise PredictionFormatError(
             f'{path}: "results" must map video names to lists of entries, got '
             f'{type(results).__name__}')
-    for video, entries in results.items():
-        parse_entries(video, entries, source=path, need_label=need_label)
+    parse_mapping(results, source=path, need_label=need_label)
     return results
 
 

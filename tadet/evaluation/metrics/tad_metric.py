@@ -91,7 +91,8 @@ class TADMetric(BaseMetric):
         self.max_avg_num_proposals = max_avg_num_proposals
 
     # ------------------------------------------------------------------ collection
-    def process(self, data_batch: Any, data_samples: Sequence[Union[dict, BaseDataElement]]) -> None:
+    def process(self, data_batch: Any,
+                data_samples: Sequence[Union[dict, BaseDataElement]]) -> None:
         """Store numpy copies of each sample's predictions (and ground truth in seconds)."""
         for sample in data_samples:
             if isinstance(sample, BaseDataElement):

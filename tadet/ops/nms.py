@@ -183,6 +183,39 @@ def score_voting(kept_seg: Tensor, kept_labels: Tensor, pre_seg: Tensor, pre_sco
     return torch.cat(out, 0) if out else kept_seg
 
 
+def _batched_reference(seg: Tensor, sc: Tensor, lab: Tensor, c: dict, max_num: int):
+    """Per-class loop over the single-class references; returns (idx, scores, pre-NMS mask)."""
+    pre = sc >= c['min_score']
+    cand = torch.nonzero(pre).flatten()
+    if cand.numel() == 0:
+        return cand, sc.new_zeros(0), pre
+    if c['multiclass']:
+        lab_sorted, perm = torch.sort(lab[cand], stable=True)
+        _, counts = torch.unique_consecutive(lab_sorted, return_counts=True)
+        groups = [cand[g] for g in torch.split(perm, counts.tolist())]
+    else:
+        groups = [cand]
+    out_idx, out_sc = [], []
+    for g in groups:
+        gs, gsc = seg[g], sc[g]
+        if c['method'] == 'hard':
+            k = nms_1d_reference(gs, gsc, float(c['iou_threshold']))
+            if max_num > 0:
+                k = k[:max_num]
+            ks = gsc[k]
+        else:
+            k, ks = soft_nms_1d_reference(gs, gsc, float(c['iou_threshold']), float(c['sigma']),
+                                          c['method'], float(c['min_score']), max_num)
+        out_idx.append(g[k])
+        out_sc.append(ks)
+    idx = torch.cat(out_idx)
+    new_sc = torch.cat(out_sc)
+    order = torch.sort(new_sc, descending=True, stable=True).indices
+    if max_num > 0:
+        order = order[:max_num]
+    return idx[order], new_sc[order], pre
+
+
 def batched_nms_1d(segments: Tensor, scores: Tensor, labels: Tensor, cfg: Optional[dict] = None,
                    impl: str = 'auto') -> Tuple[Tensor, Tensor, Tensor]:
     """Per-class (``multiclass=True``) or class-agnostic NMS / soft-NMS with optional voting.
@@ -205,47 +238,26 @@ def batched_nms_1d(segments: Tensor, scores: Tensor, labels: Tensor, cfg: Option
     work = torch.device('cpu') if ext is not None else device
     seg, sc, lab = seg.to(work), sc.to(work), lab.to(work)
 
-    m = sc >= c['min_score']
-    if not bool(m.all()):
-        seg, sc, lab = seg[m], sc[m], lab[m]
-    if seg.size(0) == 0:
-        return (segments.new_zeros(0, 2), scores.new_zeros(0), labels.new_zeros(0))
-
     max_num = int(c['max_seg_num'])
-    if c['multiclass']:
-        lab_sorted, perm = torch.sort(lab, stable=True)
-        uniq, counts = torch.unique_consecutive(lab_sorted, return_counts=True)
-        groups = list(torch.split(perm, counts.tolist()))
+    if ext is not None:
+        method = NMS_METHODS.index(c['method'])  # 0 hard, 1 linear, 2 gaussian
+        idx, new_sc = ext.batched_nms_1d(seg, sc, lab.long(), method, float(c['iou_threshold']),
+                                         float(c['sigma']), float(c['min_score']), max_num,
+                                         bool(c['multiclass']))
+        pre = sc >= c['min_score']
     else:
-        groups = [torch.arange(seg.size(0), device=work)]
-
-    out_idx, out_sc = [], []
-    for g in groups:
-        gs, gsc = seg[g], sc[g]
-        if c['method'] == 'hard':
-            if ext is None:
-                k = nms_1d_reference(gs, gsc, float(c['iou_threshold']))
-            else:
-                k = ext.nms_1d(gs, gsc, float(c['iou_threshold']))
-            if max_num > 0:
-                k = k[:max_num]
-            ks = gsc[k]
-        else:
-            k, ks = _soft_nms_idx(gs, gsc, float(c['iou_threshold']), float(c['sigma']),
-                                  c['method'], float(c['min_score']), max_num, ext)
-        out_idx.append(g[k])
-        out_sc.append(ks)
-    idx = torch.cat(out_idx)
-    new_sc = torch.cat(out_sc)
-    order = torch.sort(new_sc, descending=True, stable=True).indices
-    if max_num > 0:
-        order = order[:max_num]
-    idx, new_sc = idx[order], new_sc[order]
+        idx, new_sc, pre = _batched_reference(seg, sc, lab, c, max_num)
+    if idx.numel() == 0:
+        return (segments.new_zeros(0, 2), scores.new_zeros(0), labels.new_zeros(0))
+    if not bool(pre.all()):  # pre-NMS set for voting: candidates that passed min_score
+        seg_v, sc_v, lab_v = seg[pre], sc[pre], lab[pre]
+    else:
+        seg_v, sc_v, lab_v = seg, sc, lab
     out_seg, out_lab = seg[idx], lab[idx]
     if c['voting_thresh'] > 0:
-        out_seg = score_voting(out_seg, out_lab, seg, sc, lab, float(c['voting_thresh']),
+        out_seg = score_voting(out_seg, out_lab, seg_v, sc_v, lab_v, float(c['voting_thresh']),
                                bool(c['multiclass']))
-    return (out_seg.to(device=device, dtype=segments.dtype if segments.is_floating_point()
-                       else out_seg.dtype), new_sc.to(device=device, dtype=scores.dtype if
-                                                      scores.is_floating_point() else
-                                                      new_sc.dtype), out_lab.to(device))
+    seg_dtype = segments.dtype if segments.is_floating_point() else out_seg.dtype
+    sc_dtype = scores.dtype if scores.is_floating_point() else new_sc.dtype
+    return (out_seg.to(device=device, dtype=seg_dtype), new_sc.to(device=device, dtype=sc_dtype),
+            out_lab.to(device))

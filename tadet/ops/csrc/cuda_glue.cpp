@@ -1,6 +1,6 @@
 // ATen glue for the CUDA kernels in csrc/cuda/*.cu (compiled only with WITH_CUDA).
 #include <torch/extension.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
 #include <c10/cuda/CUDAGuard.h>
 
 #include <vector>
@@ -38,7 +38,7 @@ static void check_cuda_float(const at::Tensor& t, const char* name) {
 }
 
 static void* stream_ptr() {
-  return static_cast<void*>(at::cuda::getCurrentCUDAStream().stream());
+  return static_cast<void*>(c10::cuda::getCurrentCUDAStream().stream());
 }
 
 std::vector<at::Tensor> boundary_max_pool_forward_cuda(const at::Tensor& x_in,

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 namespace tadet {
@@ -75,41 +77,75 @@ std::vector<at::Tensor> boundary_max_pool_forward_cpu(const at::Tensor& x_in,
   auto arg = at::empty({B, C, K}, x.options().dtype(at::kLong));
   if (out.numel() == 0) return {out, arg};
   TORCH_CHECK(T > 0, "boundary max pooling needs T >= 1");
+  // Channel-innermost layout: one task = (batch, half, segment); the scan over t updates all
+  // channels of the half at once (branch-free, vectorisable) instead of one channel at a time.
+  const auto xt = x.transpose(1, 2).contiguous();  // [B, T, C]
+  const int64_t half = C / 2;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "boundary_max_pool_forward_cpu", [&] {
-    const scalar_t* xp = x.data_ptr<scalar_t>();
+    const scalar_t* xp = xt.data_ptr<scalar_t>();
     const scalar_t* sp = seg.data_ptr<scalar_t>();
     scalar_t* op = out.data_ptr<scalar_t>();
     int64_t* ap = arg.data_ptr<int64_t>();
-    const int64_t half = C / 2;
-    const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, K * 8));
-    at::parallel_for(0, B * C, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        const int64_t b = row / C, c = row % C;
-        const int64_t off = c < half ? 0 : 2;
-        const scalar_t* xr = xp + row * T;
-        const scalar_t* sb = sp + b * K * 4;
-        scalar_t* orow = op + row * K;
-        int64_t* arow = ap + row * K;
-        for (int64_t k = 0; k < K; ++k) {
-          const int64_t l = seg_index(sb[k * 4 + off], T);
-          const int64_t r = seg_index(sb[k * 4 + off + 1], T);
-          scalar_t best = xr[l];
-          int64_t bi = l;
-          if (best == best) {
-            for (int64_t t = l + 1; t <= r; ++t) {
-              const scalar_t v = xr[t];
-              if (!(v <= best)) {  // v > best, or v is NaN (NaN propagates like torch.max)
-                best = v;
-                bi = t;
-                if (v != v) break;
-              }
+    // integer bounds first (cheap), also giving the total work for the grain size
+    std::vector<int64_t> lr(static_cast<size_t>(B * K * 4));
+    int64_t work = 0;
+    for (int64_t i = 0; i < B * K * 4; i += 2) {
+      const int64_t l = seg_index(sp[i], T);
+      const int64_t r = std::max(seg_index(sp[i + 1], T), l);
+      lr[i] = l;
+      lr[i + 1] = r;
+      work += (r - l + 1) * half;
+    }
+    const int64_t tasks = B * 2 * K;
+    const int64_t per_task = std::max<int64_t>(1, work / std::max<int64_t>(1, tasks));
+    const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / per_task);
+    // The running argmax is kept in the data type (exact below 2^24 for float) so that the
+    // inner loop has one element width and vectorises; int64 for longer float sequences.
+    auto run = [&](auto idx_tag) {
+      using idx_t = decltype(idx_tag);
+      at::parallel_for(0, tasks, grain, [&](int64_t begin, int64_t end) {
+        std::vector<scalar_t> best(half);
+        std::vector<idx_t> bidx(half);
+        for (int64_t task = begin; task < end; ++task) {
+          const int64_t k = task % K;
+          const int64_t h = (task / K) % 2;
+          const int64_t b = task / (2 * K);
+          const int64_t l = lr[(b * K + k) * 4 + 2 * h];
+          const int64_t r = lr[(b * K + k) * 4 + 2 * h + 1];
+          const int64_t c0 = h * half;
+          const scalar_t* base = xp + b * T * C + c0;
+          scalar_t* __restrict__ bp = best.data();
+          idx_t* __restrict__ ip = bidx.data();
+          const scalar_t* row = base + l * C;
+          for (int64_t c = 0; c < half; ++c) {
+            bp[c] = row[c];
+            ip[c] = static_cast<idx_t>(l);
+          }
+          for (int64_t t = l + 1; t <= r; ++t) {
+            const scalar_t* __restrict__ rw = base + t * C;
+            const idx_t ti = static_cast<idx_t>(t);
+            for (int64_t c = 0; c < half; ++c) {
+              const scalar_t v = rw[c];
+              const scalar_t cur = bp[c];
+              // take v if v > cur or v is NaN, unless cur is already NaN (torch.max
+              // semantics: NaN propagates, the first index wins)
+              const bool take = (cur == cur) & !(v <= cur);
+              bp[c] = take ? v : cur;
+              ip[c] = take ? ti : ip[c];
             }
           }
-          orow[k] = best;
-          arow[k] = bi;
+          for (int64_t c = 0; c < half; ++c) {
+            op[(b * C + c0 + c) * K + k] = bp[c];
+            ap[(b * C + c0 + c) * K + k] = static_cast<int64_t>(ip[c]);
+          }
         }
-      }
-    });
+      });
+    };
+    if (std::is_same<scalar_t, float>::value && T > (int64_t(1) << 24)) {
+      run(int64_t(0));
+    } else {
+      run(scalar_t(0));
+    }
   });
   return {out, arg};
 }
@@ -126,7 +162,8 @@ at::Tensor boundary_max_pool_backward_cpu(const at::Tensor& grad_in, const at::T
     const scalar_t* gp = grad.data_ptr<scalar_t>();
     const int64_t* ap = arg.data_ptr<int64_t>();
     scalar_t* xp = gx.data_ptr<scalar_t>();
-    at::parallel_for(0, B * C, 64, [&](int64_t begin, int64_t end) {
+    const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, K + T));
+    at::parallel_for(0, B * C, grain, [&](int64_t begin, int64_t end) {
       for (int64_t row = begin; row < end; ++row) {
         scalar_t* xr = xp + row * T;  // each row owned by one thread: no races
         const scalar_t* gr = gp + row * K;
@@ -292,118 +329,176 @@ static void check_nms_inputs(const at::Tensor& seg, const at::Tensor& scores) {
   TORCH_CHECK(scores.dim() == 1 && scores.size(0) == seg.size(0), "scores must be [N]");
 }
 
-// Hard NMS: returns kept indices in descending score order (stable for equal scores).
-at::Tensor nms_1d_cpu(const at::Tensor& seg_in, const at::Tensor& scores_in, double thr) {
-  check_nms_inputs(seg_in, scores_in);
-  const auto seg = seg_in.contiguous();
-  const auto scores = scores_in.to(seg.scalar_type()).contiguous();
-  const int64_t N = seg.size(0);
-  std::vector<int64_t> keep;
-  AT_DISPATCH_FLOATING_TYPES(seg.scalar_type(), "nms_1d_cpu", [&] {
-    const scalar_t* sp = seg.data_ptr<scalar_t>();
-    const scalar_t* sc = scores.data_ptr<scalar_t>();
-    std::vector<int64_t> order(N);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return sc[a] > sc[b]; });
-    // gather into sorted, contiguous arrays for a cache-friendly inner loop
-    std::vector<scalar_t> st(N), en(N);
-    for (int64_t i = 0; i < N; ++i) {
-      st[i] = sp[order[i] * 2];
-      en[i] = sp[order[i] * 2 + 1];
+// One group (class) of candidates, in input order: ids are the original indices (increasing).
+// Appends the kept ids and their final scores in pick order (descending final score).
+template <typename scalar_t>
+void hard_nms_group(const scalar_t* sp, const scalar_t* sc, const std::vector<int64_t>& ids,
+                    scalar_t thr, int64_t max_num, std::vector<int64_t>& keep,
+                    std::vector<scalar_t>& kept) {
+  const int64_t n = static_cast<int64_t>(ids.size());
+  std::vector<int64_t> order(ids);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return sc[a] > sc[b]; });
+  std::vector<scalar_t> st(n), en(n);
+  for (int64_t i = 0; i < n; ++i) {
+    st[i] = sp[order[i] * 2];
+    en[i] = sp[order[i] * 2 + 1];
+  }
+  std::vector<uint8_t> removed(n, 0);
+  const bool skip_disjoint = thr > 0;  // iou = 0 cannot reach a positive threshold
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (removed[i]) continue;
+    keep.push_back(order[i]);
+    kept.push_back(sc[order[i]]);
+    if (max_num > 0 && ++count >= max_num) break;
+    const scalar_t si = st[i], ei = en[i];
+    for (int64_t j = i + 1; j < n; ++j) {
+      if (removed[j]) continue;
+      if (skip_disjoint && std::min(ei, en[j]) - std::max(si, st[j]) <= 0) continue;
+      if (iou_1d(si, ei, st[j], en[j]) >= thr) removed[j] = 1;
     }
-    std::vector<uint8_t> removed(N, 0);
-    const scalar_t t = static_cast<scalar_t>(thr);
-    for (int64_t i = 0; i < N; ++i) {
-      if (removed[i]) continue;
-      keep.push_back(order[i]);
-      const scalar_t si = st[i], ei = en[i];
-      for (int64_t j = i + 1; j < N; ++j) {
-        if (!removed[j] && iou_1d(si, ei, st[j], en[j]) >= t) removed[j] = 1;
-      }
-    }
-  });
-  auto out = at::empty({static_cast<int64_t>(keep.size())}, seg.options().dtype(at::kLong));
-  std::copy(keep.begin(), keep.end(), out.data_ptr<int64_t>());
-  return out;
+  }
 }
 
-// Soft-NMS. method: 1 = linear, 2 = gaussian. Returns (segments, scores, keep_idx) in pick order
-// (= descending final score). Picks stop at max_num (>0) or when the best remaining score drops
-// below min_score.
-std::vector<at::Tensor> soft_nms_1d_cpu(const at::Tensor& seg_in, const at::Tensor& scores_in,
-                                        double thr, double sigma, int64_t method,
-                                        double min_score, int64_t max_num) {
+// method: 1 = linear, 2 = gaussian. Picks stop at max_num (> 0) or when the best remaining score
+// is below min_score (dropping during or after the decay gives the same result).
+template <typename scalar_t>
+void soft_nms_group(const scalar_t* sp, const scalar_t* sc, const std::vector<int64_t>& ids,
+                    scalar_t thr, scalar_t sigma, int64_t method, scalar_t min_score,
+                    int64_t max_num, std::vector<int64_t>& keep, std::vector<scalar_t>& kept) {
+  int64_t n = static_cast<int64_t>(ids.size());
+  // compact active set [0, n); idx keeps the original index for tie-breaking and output
+  std::vector<scalar_t> st(n), en(n), s(n);
+  std::vector<int64_t> idx(ids);
+  for (int64_t i = 0; i < n; ++i) {
+    st[i] = sp[2 * ids[i]];
+    en[i] = sp[2 * ids[i] + 1];
+    s[i] = sc[ids[i]];
+  }
+  auto better = [&](int64_t j, int64_t b) {
+    return s[j] > s[b] || (s[j] == s[b] && idx[j] < idx[b]);
+  };
+  int64_t bi = 0;
+  for (int64_t j = 1; j < n; ++j)
+    if (better(j, bi)) bi = j;
+  int64_t count = 0;
+  while (n > 0) {
+    if (max_num > 0 && count >= max_num) break;
+    if (!(s[bi] >= min_score)) break;
+    const scalar_t bs = st[bi], be = en[bi];
+    keep.push_back(idx[bi]);
+    kept.push_back(s[bi]);
+    ++count;
+    --n;  // remove bi: move the last active entry into its place
+    st[bi] = st[n];
+    en[bi] = en[n];
+    s[bi] = s[n];
+    idx[bi] = idx[n];
+    // decay the others and find the next maximum in the same pass; disjoint segments have
+    // iou = 0, whose decay factor is exactly 1 in both methods, so they are skipped
+    int64_t nb = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const scalar_t inter = std::min(be, en[j]) - std::max(bs, st[j]);
+      if (inter > 0) {
+        const scalar_t iou = iou_1d(bs, be, st[j], en[j]);
+        if (method == 1) {
+          if (iou >= thr) s[j] *= (static_cast<scalar_t>(1) - iou);
+        } else {
+          s[j] *= std::exp(-(iou * iou) / sigma);
+        }
+      }
+      if (j > 0 && better(j, nb)) nb = j;
+    }
+    bi = nb;
+  }
+}
+
+// Per-class (multiclass) or class-agnostic NMS. method: 0 = hard, 1 = linear, 2 = gaussian.
+// Candidates with score < min_score are dropped first. Returns (keep_idx, scores) sorted by
+// score (descending, stable over classes in ascending label order), at most max_num (> 0).
+std::vector<at::Tensor> batched_nms_1d_cpu(const at::Tensor& seg_in, const at::Tensor& scores_in,
+                                           const at::Tensor& labels_in, int64_t method,
+                                           double thr, double sigma, double min_score,
+                                           int64_t max_num, bool multiclass) {
   check_nms_inputs(seg_in, scores_in);
-  TORCH_CHECK(method == 1 || method == 2, "soft_nms_1d_cpu: method must be 1 or 2");
+  TORCH_CHECK(method >= 0 && method <= 2, "batched_nms_1d: method must be 0, 1 or 2");
+  TORCH_CHECK(labels_in.dim() == 1 && labels_in.size(0) == seg_in.size(0),
+              "labels must be [N]");
   const auto seg = seg_in.contiguous();
   const auto scores = scores_in.to(seg.scalar_type()).contiguous();
+  const auto labels = labels_in.to(at::kLong).contiguous();
   const int64_t N = seg.size(0);
   std::vector<int64_t> keep;
   at::Tensor out_scores;
-  AT_DISPATCH_FLOATING_TYPES(seg.scalar_type(), "soft_nms_1d_cpu", [&] {
+  AT_DISPATCH_FLOATING_TYPES(seg.scalar_type(), "batched_nms_1d_cpu", [&] {
     const scalar_t* sp = seg.data_ptr<scalar_t>();
     const scalar_t* sc = scores.data_ptr<scalar_t>();
-    // active set kept compact: entries [0, n) are the remaining candidates
-    std::vector<scalar_t> st(N), en(N), s(N);
-    std::vector<int64_t> idx(N);
-    for (int64_t i = 0; i < N; ++i) {
-      st[i] = sp[2 * i];
-      en[i] = sp[2 * i + 1];
-      s[i] = sc[i];
-      idx[i] = i;
-    }
-    std::vector<scalar_t> kept_scores;
-    const scalar_t t = static_cast<scalar_t>(thr);
-    const scalar_t sg = static_cast<scalar_t>(sigma);
+    const int64_t* lp = labels.data_ptr<int64_t>();
     const scalar_t ms = static_cast<scalar_t>(min_score);
-    int64_t n = N;
-    // position of the current max (first among equal scores by original index order)
-    auto argmax = [&](int64_t m) {
-      int64_t best = 0;
-      for (int64_t j = 1; j < m; ++j) {
-        if (s[j] > s[best] || (s[j] == s[best] && idx[j] < idx[best])) best = j;
+    std::vector<int64_t> cand;
+    cand.reserve(N);
+    for (int64_t i = 0; i < N; ++i)
+      if (sc[i] >= ms) cand.push_back(i);
+    if (multiclass)
+      std::stable_sort(cand.begin(), cand.end(),
+                       [&](int64_t a, int64_t b) { return lp[a] < lp[b]; });
+    std::vector<scalar_t> kept;
+    std::vector<int64_t> group;
+    size_t g0 = 0;
+    while (g0 < cand.size()) {
+      size_t g1 = g0 + 1;
+      if (multiclass) {
+        while (g1 < cand.size() && lp[cand[g1]] == lp[cand[g0]]) ++g1;
+      } else {
+        g1 = cand.size();
       }
-      return best;
-    };
-    int64_t bi = n > 0 ? argmax(n) : -1;
-    while (n > 0) {
-      if (max_num > 0 && static_cast<int64_t>(keep.size()) >= max_num) break;
-      if (!(s[bi] >= ms)) break;
-      const scalar_t bs = st[bi], be = en[bi];
-      keep.push_back(idx[bi]);
-      kept_scores.push_back(s[bi]);
-      // remove bi (swap with last)
-      --n;
-      st[bi] = st[n];
-      en[bi] = en[n];
-      s[bi] = s[n];
-      idx[bi] = idx[n];
-      // decay the rest and find the next max in the same pass
-      int64_t nb = -1;
-      scalar_t nbs = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        const scalar_t iou = iou_1d(bs, be, st[j], en[j]);
-        if (method == 1) {
-          if (iou >= t) s[j] *= (static_cast<scalar_t>(1) - iou);
-        } else {
-          s[j] *= std::exp(-(iou * iou) / sg);
-        }
-        const scalar_t v = s[j];
-        if (nb < 0 || v > nbs || (v == nbs && idx[j] < idx[nb])) {
-          nb = j;
-          nbs = v;
-        }
+      group.assign(cand.begin() + g0, cand.begin() + g1);
+      if (method == 0) {
+        hard_nms_group<scalar_t>(sp, sc, group, static_cast<scalar_t>(thr), max_num, keep, kept);
+      } else {
+        soft_nms_group<scalar_t>(sp, sc, group, static_cast<scalar_t>(thr),
+                                 static_cast<scalar_t>(sigma), method, ms, max_num, keep, kept);
       }
-      bi = nb;
+      g0 = g1;
     }
-    out_scores = at::empty({static_cast<int64_t>(kept_scores.size())}, seg.options());
-    std::copy(kept_scores.begin(), kept_scores.end(), out_scores.data_ptr<scalar_t>());
+    // final order: descending score, stable over the concatenation
+    std::vector<int64_t> order(keep.size());
+    std::iota(order.begin(), order.end(), 0);
+    if (multiclass)
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t a, int64_t b) { return kept[a] > kept[b]; });
+    if (max_num > 0 && static_cast<int64_t>(order.size()) > max_num) order.resize(max_num);
+    std::vector<int64_t> keep_sorted(order.size());
+    out_scores = at::empty({static_cast<int64_t>(order.size())}, seg.options());
+    scalar_t* op = out_scores.data_ptr<scalar_t>();
+    for (size_t i = 0; i < order.size(); ++i) {
+      keep_sorted[i] = keep[order[i]];
+      op[i] = kept[order[i]];
+    }
+    keep.swap(keep_sorted);
   });
   auto keep_t = at::empty({static_cast<int64_t>(keep.size())}, seg.options().dtype(at::kLong));
   std::copy(keep.begin(), keep.end(), keep_t.data_ptr<int64_t>());
-  auto out_seg = seg.index_select(0, keep_t);
-  return {out_seg, out_scores, keep_t};
+  return {keep_t, out_scores};
+}
+
+// Hard NMS of one class: kept indices in descending score order (stable for equal scores).
+at::Tensor nms_1d_cpu(const at::Tensor& seg, const at::Tensor& scores, double thr) {
+  auto labels = at::zeros({seg.size(0)}, seg.options().dtype(at::kLong));
+  return batched_nms_1d_cpu(seg, scores, labels, 0, thr, 0.5,
+                            -std::numeric_limits<double>::infinity(), -1, false)[0];
+}
+
+// Soft-NMS of one class. method: 1 = linear, 2 = gaussian -> (segments, scores, keep_idx).
+std::vector<at::Tensor> soft_nms_1d_cpu(const at::Tensor& seg, const at::Tensor& scores,
+                                        double thr, double sigma, int64_t method,
+                                        double min_score, int64_t max_num) {
+  TORCH_CHECK(method == 1 || method == 2, "soft_nms_1d_cpu: method must be 1 or 2");
+  auto labels = at::zeros({seg.size(0)}, seg.options().dtype(at::kLong));
+  auto res = batched_nms_1d_cpu(seg, scores, labels, method, thr, sigma, min_score, max_num,
+                                false);
+  return {seg.contiguous().index_select(0, res[0]), res[1], res[0]};
 }
 
 #ifdef WITH_CUDA
@@ -489,4 +584,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("roi_align_1d_backward", &tadet::roi_align_1d_backward, "1D RoIAlign backward");
   m.def("nms_1d", &tadet::nms_1d_cpu, "1D hard NMS (CPU)");
   m.def("soft_nms_1d", &tadet::soft_nms_1d_cpu, "1D soft-NMS (CPU)");
+  m.def("batched_nms_1d", &tadet::batched_nms_1d_cpu,
+        "per-class / agnostic 1D NMS or soft-NMS (CPU) -> (keep_idx, scores)");
 }

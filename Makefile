@@ -2,7 +2,6 @@
 PYTHON ?= python3
 TORCH_VERSION ?= 2.13.0
 PIP := $(PYTHON) -m pip
-STAMP := .install.stamp
 
 .PHONY: install test demo data clean
 
@@ -13,6 +12,8 @@ install:
 	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt
 	$(PIP) install -q --no-build-isolation -e .
 	$(PYTHON) -m tadet.utils.collect_env
+	@# a failed extension build must not pass silently as "reference ops only"
+	@[ "$$TADET_NO_EXT" = "1" ] || $(PYTHON) -c "import sys, tadet.ops as o; sys.exit(0 if o.available()['cpu'] else 'error: compiled ops extension was not built (see the pip output above)')"
 
 test: install
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider

@@ -1,51 +1,10 @@
 """Shared fixtures: tiny ActivityNet-format datasets with random features, made per test."""
-import json
-import os.path as osp
 import shutil
 import sys
 
-import numpy as np
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-FIXTURES = osp.join(REPO, 'tests', 'fixtures')
-
-
-def make_tiny_dataset(root, num_train=4, num_test=2, feat_dim=8, num_snippets=48, fps=10.0,
-                      stride=2, offset=0, seed=0, classes=('jump', 'run')):
-    """Writes ann.json, classes.txt and one [T, C] .npy per video; features carry class
-    evidence inside actions so a tiny model can learn. Returns a dict of paths/geometry."""
-    rng = np.random.default_rng(seed)
-    feat_root = osp.join(root, 'features')
-    import os
-    os.makedirs(feat_root, exist_ok=True)
-    database = {}
-    spsec = fps / stride  # snippets per second
-    for subset, n in (('train', num_train), ('test', num_test)):
-        for i in range(n):
-            name = f'{subset}_video_{i}'
-            t = num_snippets + int(rng.integers(0, 16))
-            feats = rng.normal(0, 0.3, (t, feat_dim)).astype(np.float32)
-            anns = []
-            pos = 2
-            while pos + 10 < t:
-                length = int(rng.integers(4, 10))
-                label = int(rng.integers(0, len(classes)))
-                feats[pos:pos + length, label] += 2.0
-                anns.append(dict(segment=[pos / spsec, (pos + length) / spsec],
-                                 label=classes[label]))
-                pos += length + int(rng.integers(4, 10))
-            np.save(osp.join(feat_root, name + '.npy'), feats)
-            database[name] = dict(subset=subset, duration=t / spsec, annotations=anns)
-    ann_file = osp.join(root, 'ann.json')
-    with open(ann_file, 'w') as f:
-        json.dump(dict(database=database), f)
-    class_file = osp.join(root, 'classes.txt')
-    with open(class_file, 'w') as f:
-        f.write('\n'.join(classes) + '\n')
-    return dict(root=str(root), ann_file=ann_file, feature_root=feat_root, classes=class_file,
-                feat_dim=feat_dim, fps=fps, feature_stride=stride, offset_frames=offset,
-                num_classes=len(classes), class_names=list(classes))
+from tadet_testing import FIXTURES, make_tiny_dataset
 
 
 @pytest.fixture
@@ -58,7 +17,7 @@ def custom_module_dir(tmp_path):
     """A directory outside the package holding ``tiny_tad.py``, put on sys.path."""
     d = tmp_path / 'custom'
     d.mkdir()
-    shutil.copy(osp.join(FIXTURES, 'tiny_tad.py'), d / 'tiny_tad.py')
+    shutil.copy(f'{FIXTURES}/tiny_tad.py', d / 'tiny_tad.py')
     sys.path.insert(0, str(d))
     yield str(d)
     sys.path.remove(str(d))
@@ -67,39 +26,3 @@ def custom_module_dir(tmp_path):
     MODELS._module_dict.pop('TinyTAD', None)  # the next test imports it afresh
 
 
-def tiny_config_text(data, window=16, epochs=2, extra=''):
-    """A complete tadet config (Python text) training TinyTAD on ``data``."""
-    return f'''
-_base_ = [{osp.join(REPO, 'configs/_base_/default_runtime.py')!r}]
-custom_imports = dict(imports=['tiny_tad'], allow_failed_imports=False)
-dataset = dict(type='TADDataset', ann_file={data['ann_file']!r},
-               feature_root={data['feature_root']!r}, classes={data['classes']!r},
-               fps={data['fps']}, feature_stride={data['feature_stride']},
-               offset_frames={data['offset_frames']})
-train_dataloader = dict(
-    batch_size=4, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(dataset, subset='train', window=dict(size={window}, stride={window // 2}),
-                 pipeline=[dict(type='LoadFeatures', feat_dim={data['feat_dim']}),
-                           dict(type='PadFeatures', size={window}),
-                           dict(type='PackTADInputs')]))
-val_dataloader = dict(
-    batch_size=1, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(dataset, subset='test', test_mode=True,
-                 pipeline=[dict(type='LoadFeatures', feat_dim={data['feat_dim']}),
-                           dict(type='PackTADInputs')]))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='TADMetric', tiou_thresholds=[0.3, 0.5, 0.7])
-test_evaluator = val_evaluator
-model = dict(type='TinyTAD', in_channels={data['feat_dim']}, num_classes={data['num_classes']},
-             test_cfg=dict(sliding_window=dict(size={window}, stride={window // 2}),
-                           post_processing=dict(nms=dict(method='hard', iou_threshold=0.5),
-                                                max_per_video=50)))
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs={epochs}, val_interval={epochs})
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-2))
-default_hooks = dict(logger=dict(interval=1))
-{extra}
-'''

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, tiny_config_text
+from tadet_testing import REPO, tiny_config_text
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import test as test_tool  # noqa: E402

@@ -1,6 +1,7 @@
 from . import transforms  # noqa: F401  (registers transforms)
 from .annotations import AnnotationError, load_annotation_file, load_class_map
 from .tad_dataset import ActivityNetDataset, TADDataset, Thumos14Dataset
+from .frames_dataset import FramesDataset  # noqa: F401
 from .video_info import load_video_info
 from .windows import SlidingWindow, crop_segments
 

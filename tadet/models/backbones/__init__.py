@@ -1,0 +1,1 @@
+from .frames_data_preprocessor import TADFramesDataPreprocessor  # noqa: F401

@@ -1,1 +1,2 @@
 from .a2net_pyramid import A2NetPyramidNeck  # noqa: F401
+from .afsd_pyramid import AFSDFrameLevelBranch, AFSDPyramidNeck  # noqa: F401

@@ -3,3 +3,5 @@ from .prior_generators import AnchorGenerator1d, PointGenerator1d  # noqa: F401
 from .samplers import HardNegativeSampler  # noqa: F401
 from .segment_coder import DeltaCWSegmentCoder  # noqa: F401
 from .tiou import segment_cw_to_se, segment_se_to_cw, segment_tiou  # noqa: F401
+from .afsd_assigner import (AFSDAssigner, decode_refine_offsets,  # noqa: F401
+                            encode_refine_offsets)

@@ -1,0 +1,52 @@
+# A2Net (Yang et al., TIP 2020) with the paper's hyper-parameters: 2048-d I3D input, 128-snippet
+# windows, base 512 + k9, six pyramid levels (lengths 64..2) with 512-1024-1024-2048-2048-4096
+# channels, five anchors per position, anchor-free scale ranges doubling per level.
+# Branch switches: model.use_anchor_based / model.use_anchor_free.
+num_classes = 20
+pyramid_channels = (512, 1024, 1024, 2048, 2048, 4096)
+model = dict(
+    type='A2Net',
+    use_anchor_based=True,
+    use_anchor_free=True,
+    # six stride-2 reductions (base pool + 5 levels): inputs must be a multiple of 64; the
+    # window size (128) is used so every batch has the training length
+    data_preprocessor=dict(type='TADDataPreprocessor', pad_to_multiple=128),
+    neck=dict(type='A2NetPyramidNeck', in_channels=2048, base_channels=512, base_kernel=9,
+              base_pool=2, channels=pyramid_channels, strides=(1, 2, 2, 2, 2, 2)),
+    anchor_head=dict(
+        type='A2NetAnchorHead',
+        num_classes=num_classes,
+        in_channels=pyramid_channels,
+        anchor_generator=dict(type='AnchorGenerator1d', scales=(0.5, 0.75, 1.0, 1.5, 2.0)),
+        segment_coder=dict(type='DeltaCWSegmentCoder', center_scale=0.1, width_scale=0.1),
+        assigner=dict(type='MaxTIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5),
+        sampler=dict(type='HardNegativeSampler', neg_pos_ratio=1.0, min_neg=0,
+                     hard_fraction=1.0),
+        loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        loss_overlap=dict(type='MSELoss', use_sigmoid=True, loss_weight=10.0),
+        loss_reg=dict(type='SmoothL1Loss', loss_weight=10.0),
+        test_topk=300,
+        test_score_thr=0.001),
+    anchor_free_head=dict(
+        type='A2NetAnchorFreeHead',
+        num_classes=num_classes,
+        in_channels=pyramid_channels,
+        feat_channels=512,
+        num_convs=2,
+        # window snippets; base unit = 2 snippets: level i takes [2^(i-1), 2^i) base units,
+        # the last level also everything longer
+        point_generator=dict(
+            type='PointGenerator1d',
+            regress_ranges=((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 1e4))),
+        loss_cls=dict(type='CrossEntropyLoss', loss_weight=30.0),
+        loss_reg=dict(type='SmoothL1Loss', loss_weight=1.0),
+        test_topk=300,
+        test_score_thr=0.001),
+    train_cfg=None,
+    test_cfg=dict(
+        sliding_window=dict(size=128, stride=64),
+        window_batch_size=32,
+        # per-class hard NMS at tIoU 0.2 as in the authors' code; top 200 per video
+        post_processing=dict(
+            nms=dict(method='hard', iou_threshold=0.2, multiclass=True),
+            pre_nms_topk=600, score_thr=0.001, max_per_video=200)))

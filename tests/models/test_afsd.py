@@ -1,0 +1,313 @@
+"""AFSD: components, label assignment, losses, train/predict steps (feature mode)."""
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+from tadet.models.layers import boundary_mean_pool_1d
+from tadet.models.roi_heads import afsd_boundary_regions
+from tadet.models.task_modules import (AFSDAssigner, decode_refine_offsets,
+                                       encode_refine_offsets)
+from tadet.registry import MODELS
+from tadet.structures import TADDataSample
+
+init_default_scope('tadet')
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _single_thread():
+    """Tiny tensors: one intra-op thread is faster and robust to a busy shared CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+C_IN, CH, NUM_CLASSES, L = 8, 16, 3, 64
+GN = dict(type='GN', num_groups=4)
+
+
+def small_cfg(**overrides):
+    cfg = dict(
+        type='AFSD', num_classes=NUM_CLASSES,
+        data_preprocessor=dict(type='TADDataPreprocessor', pad_to_multiple=32),
+        neck=dict(type='AFSDPyramidNeck', in_channels=C_IN, channels=CH, num_levels=6,
+                  norm_cfg=GN),
+        frame_branch=dict(type='AFSDFrameLevelBranch', in_channels=CH, out_channels=CH,
+                          norm_cfg=GN),
+        coarse_head=dict(type='AFSDCoarseHead', num_classes=NUM_CLASSES, in_channels=CH,
+                         feat_channels=CH, num_levels=6, norm_cfg=GN),
+        refine_head=dict(type='AFSDRefineHead', num_classes=NUM_CLASSES, in_channels=CH,
+                         frame_channels=CH, feat_channels=CH, norm_cfg=GN),
+        assigner=dict(type='AFSDAssigner', keep_best_per_gt=True),
+        test_cfg=dict(sliding_window=None,
+                      post_processing=dict(nms=dict(method='gaussian', sigma=0.5,
+                                                    multiclass=True))))
+    cfg.update(overrides)
+    return cfg
+
+
+def make_batch(b=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, C_IN, L, generator=g) * 0.3
+    segs = [torch.tensor([[8., 24.], [36., 44.]]), torch.tensor([[4., 40.], [48., 56.]])]
+    labels = [torch.tensor([0, 2]), torch.tensor([1, 0])]
+    samples = []
+    for i in range(b):
+        s, lab = segs[i % 2], labels[i % 2]
+        for (st, en), c in zip(s.long().tolist(), lab.tolist()):
+            x[i, c, st:en] += 2.0
+        sample = TADDataSample()
+        gt = InstanceData()
+        gt.segments = s.clone()
+        gt.labels = lab.clone()
+        sample.gt_instances = gt
+        sample.set_metainfo(dict(video_name=f'v{i}', fps=10.0, feature_stride=1.0,
+                                 offset_frames=0.0, duration=L / 10.0, num_snippets=L))
+        samples.append(sample)
+    masks = torch.ones(b, L, dtype=torch.bool)
+    return x, masks, samples
+
+
+def build(**overrides):
+    torch.manual_seed(0)
+    return MODELS.build(small_cfg(**overrides))
+
+
+# -- components ---------------------------------------------------------------------------------
+def test_shapes():
+    model = build()
+    x, masks, _ = make_batch()
+    feats, frame = model.extract_feat(x)
+    assert [f.shape[-1] for f in feats] == [64, 32, 16, 8, 4, 2]
+    assert all(f.shape[:2] == (2, CH) for f in feats)
+    assert frame.shape == (2, CH, L)
+    coarse, logits, offsets, rlogits, quality = model(x, mode='tensor')
+    n = 64 + 32 + 16 + 8 + 4 + 2
+    assert coarse.shape == (2, n, 2) and offsets.shape == (2, n, 2)
+    assert logits.shape == rlogits.shape == (2, n, NUM_CLASSES + 1)
+    assert quality.shape == (2, n)
+    # coarse segments contain their prior centre (positive distances)
+    out = model._run_heads(feats, frame, L)
+    c = out['centres']
+    assert torch.allclose(c[:3], torch.tensor([0.5, 1.5, 2.5]))
+    assert torch.allclose(c[64:66], torch.tensor([1.0, 3.0]))  # level 1: (i + .5) * 2
+    assert (out['coarse'][..., 0] <= c).all() and (out['coarse'][..., 1] >= c).all()
+
+
+def test_boundary_regions_and_mean_pool():
+    # segment [2, 12] snippets on a grid of unit 2 -> cells [1, 6] in index coords: 0.5..5.5
+    r = afsd_boundary_regions(torch.tensor([[2.0, 12.0]]), unit=2.0)
+    # w = 5 cells: in = 1.25, out = max(0.5, 1) = 1 -> (0.5-1, 0.5+1.25, 5.5-1.25, 5.5+1)
+    assert r.tolist() == [[round(-0.5), round(1.75), round(4.25), round(6.5)]]
+    x = torch.arange(8.0).repeat(1, 2, 1)  # [1, 2, 8]: channel 0 start, 1 end
+    seg = torch.tensor([[[1., 3., 5., 7.], [6., 2., 0., 0.]]])
+    out = boundary_mean_pool_1d(x, seg)
+    assert out[0, 0].tolist() == [2.0, 6.0]  # mean x[1..3]; r < l -> x[l]
+    assert out[0, 1].tolist() == [6.0, 0.0]
+    from tadet.ops import boundary_max_pool_1d
+    assert boundary_max_pool_1d(x, seg)[0, 0].tolist() == [3.0, 6.0]
+
+
+# -- label assignment ---------------------------------------------------------------------------
+def test_assign_points_shortest_gt():
+    a = AFSDAssigner()
+    centres = torch.tensor([0.5, 2.5, 5.5, 7.5, 9.5])
+    gts = torch.tensor([[2.0, 10.0], [5.0, 8.0]])
+    labels, inds = a.assign_points(centres, gts, torch.tensor([4, 1]))
+    assert inds.tolist() == [-1, 0, 1, 1, 0]  # 5.5, 7.5 in both: the shorter (gt 1) wins
+    assert labels.tolist() == [0, 5, 2, 2, 5]
+    labels, inds = a.assign_points(centres, torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
+    assert labels.tolist() == [0] * 5 and inds.tolist() == [-1] * 5
+
+
+def test_assign_refined_threshold_and_keep_best():
+    gts = torch.tensor([[0.0, 10.0], [20.0, 30.0]])
+    coarse = torch.tensor([[0.0, 10.0], [0.0, 4.0], [20.0, 24.0], [21.0, 23.0], [0., 1.]])
+    inds = torch.tensor([0, 0, 1, 1, -1])
+    labels_gt = torch.tensor([3, 7])
+    lab, tious = AFSDAssigner(0.5).assign_refined(coarse, inds, gts, labels_gt)
+    assert lab.tolist() == [4, 0, 0, 0, 0]
+    assert torch.allclose(tious, torch.tensor([1.0, 0.4, 0.4, 0.2, 0.0]))
+    # keep_best_per_gt: gt 1's best coarse tIoU is 0.4 < 0.5 -> its threshold becomes 0.4
+    lab, _ = AFSDAssigner(0.5, keep_best_per_gt=True).assign_refined(coarse, inds, gts,
+                                                                     labels_gt)
+    assert lab.tolist() == [4, 0, 8, 0, 0]
+
+
+def test_refine_offsets_roundtrip_and_bands():
+    coarse = torch.tensor([[10.0, 20.0]])
+    gt = torch.tensor([[8.0, 25.0]])
+    off = encode_refine_offsets(coarse, gt)
+    assert torch.allclose(off, torch.tensor([[-0.4, 1.0]]))
+    assert torch.allclose(decode_refine_offsets(coarse, off), gt)
+    start, end = AFSDAssigner(band_ratio=0.1, min_band=2.0).boundary_bands(
+        torch.tensor([[4.0, 40.0]]), 48)
+    # band width max(3.6, 2) -> |centre - 4| <= 1.8: centres 2.5, 3.5, 4.5, 5.5
+    assert start.nonzero().squeeze(1).tolist() == [2, 3, 4, 5]
+    assert end.nonzero().squeeze(1).tolist() == [38, 39, 40, 41]
+
+
+# -- losses -------------------------------------------------------------------------------------
+def test_softmax_focal_loss():
+    pred = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    target = torch.tensor([0, 1])
+    p = pred.softmax(1)
+    expect = (0.25 * (1 - p[0, 0]) ** 2 * -p[0, 0].log() +
+              0.75 * (1 - p[1, 1]) ** 2 * -p[1, 1].log())
+    loss = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=2.0, alpha=0.75))
+    assert torch.allclose(loss(pred, target, reduction_override='sum'), expect)
+    assert torch.allclose(loss(pred, target, avg_factor=1.0), expect)
+    ce = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=0.0, alpha=None))
+    assert torch.allclose(ce(pred, target), F.cross_entropy(pred, target))
+    with pytest.raises(ValueError):
+        MODELS.build(dict(type='SoftmaxFocalLoss', alpha=2.0))
+
+
+def test_tiou_l1_bce_losses():
+    tl = MODELS.build(dict(type='TIoULoss', loss_weight=10.0))
+    pred = torch.tensor([[0.0, 2.0], [0.0, 4.0]], requires_grad=True)
+    target = torch.tensor([[1.0, 3.0], [0.0, 4.0]])
+    assert torch.allclose(tl(pred, target), torch.tensor(10 * (1 - 1 / 3) / 2))
+    tl(pred, target).backward()
+    assert pred.grad[0].abs().sum() > 0
+    l1 = MODELS.build(dict(type='L1Loss'))
+    assert torch.allclose(l1(torch.tensor([[1.0, -1.0]]), torch.tensor([[0.5, 1.0]]),
+                             avg_factor=1), torch.tensor(2.5))
+    bce = MODELS.build(dict(type='BinaryCrossEntropyLoss'))
+    logit = torch.tensor([0.0, 2.0])
+    t = torch.tensor([0.5, 1.0], requires_grad=True)
+    expect = (math.log(2) + math.log(1 + math.exp(-2))) / 2
+    out = bce(logit, t)
+    assert abs(float(out) - expect) < 1e-6 and not out.requires_grad  # target detached
+
+
+def test_boundary_consistency_losses():
+    ag = MODELS.build(dict(type='ActivationGuidedBoundaryLoss'))
+    feats = torch.zeros(1, 2, 3)
+    feats[0, :, 0] = 10.0  # tanh -> ~1 at position 0
+    target = torch.tensor([[1.0, 0.0, 1.0]])
+    weight = torch.tensor([[1.0, 1.0, 0.0]])  # position 2 masked out
+    assert float(ag(feats, target, weight)) < 1e-3
+    assert float(ag(feats, target)) > 4.0  # unmasked position 2: prob ~0 vs target 1
+    tri = MODELS.build(dict(type='BoundaryContrastiveLoss', margin=1.0, loss_weight=0.1))
+    a, p = torch.zeros(1, 2), torch.tensor([[3.0, 4.0]])
+    n_far, n_near = torch.tensor([[0.0, 10.0]]), torch.tensor([[0.0, 1.0]])
+    assert float(tri(a, p, n_far)) == 0.0  # d(a,p)=5 < d(a,n)=10 - 1
+    assert abs(float(tri(a, p, n_near)) - 0.1 * (5 - 1 + 1)) < 1e-4
+    assert float(tri(torch.zeros(0, 2), torch.zeros(0, 2), torch.zeros(0, 2))) == 0.0
+
+
+# -- detector -----------------------------------------------------------------------------------
+def test_config_validation():
+    with pytest.raises(ValueError, match='bogus'):
+        MODELS.build(small_cfg(train_cfg=dict(bogus=1)))
+    with pytest.raises(TypeError, match='bogus'):
+        MODELS.build(small_cfg(bogus=1))
+    with pytest.raises(ValueError, match='pooling'):
+        MODELS.build(small_cfg(refine_head=dict(small_cfg()['refine_head'], pooling='avg')))
+    with pytest.raises(ValueError, match='refine_head'):
+        MODELS.build(small_cfg(refine_head=None))
+    coarse_only = MODELS.build(small_cfg(use_refinement=False, refine_head=None))
+    assert coarse_only.refine_head is None
+
+
+@pytest.mark.parametrize('overrides', [
+    dict(), dict(use_refinement=False),
+    dict(use_boundary_loss=False, use_contrastive=False,
+         refine_head=dict(small_cfg()['refine_head'], pooling='mean'))])
+def test_train_step_and_predict(overrides):
+    model = build(**overrides)
+    optim = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, masks, samples = make_batch()
+    losses = model(x, masks, samples, mode='loss')
+    expect = {'loss_coarse_cls', 'loss_coarse_loc'}
+    if model.use_refinement:
+        expect |= {'loss_refine_cls', 'loss_refine_loc', 'loss_quality'}
+    if model.use_boundary_loss:
+        expect.add('loss_bcl')
+    if model.use_contrastive:
+        expect.add('loss_contrastive')
+    assert set(losses) == expect
+    assert all(torch.isfinite(v) for v in losses.values())
+    optim.zero_grad()
+    sum(losses.values()).backward()
+    optim.step()
+    model.eval()
+    results = model(x, masks, copy.deepcopy(samples), mode='predict')
+    pred = results[0].pred_instances
+    assert pred.segments.shape[1] == 2 and len(pred.scores) == len(pred.labels)
+    assert (pred.labels >= 0).all() and (pred.labels < NUM_CLASSES).all()
+
+
+def test_loss_falls_and_refinement_changes_boundaries():
+    model = build(use_contrastive=False)
+    optim = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x, masks, samples = make_batch()
+    first = last = None
+    for _ in range(20):
+        losses = model(x, masks, samples, mode='loss')
+        total = sum(losses.values())
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+        first = float(total.detach()) if first is None else first
+        last = float(total.detach())
+    assert last < 0.6 * first
+    model.eval()
+    with torch.no_grad():
+        feats, frame = model.extract_feat(x)
+        out = model._run_heads(feats, frame, L)
+        refined, _ = model.scores_and_segments(out)
+    # the refinement moves the boundaries of the coarse proposals
+    assert (refined - out['coarse']).abs().max() > 0.05
+    # the detector output uses the refined segments
+    cands = model.predict_window(x, masks)[0]
+    coarse_set = {tuple(s) for s in out['coarse'][0].round(decimals=4).tolist()}
+    assert any(tuple(s) not in coarse_set for s in cands['segments'].round(decimals=4).tolist())
+
+
+def test_gradients_reach_frame_branch_through_boundary_pooling():
+    model = build(use_boundary_loss=False, use_contrastive=False)
+    x, masks, samples = make_batch()
+    losses = model(x, masks, samples, mode='loss')
+    # only the refinement losses depend on the frame-level branch (via boundary max pooling)
+    (losses['loss_refine_cls'] + losses['loss_refine_loc']).backward()
+    grads = [p.grad for p in model.frame_branch.parameters()]
+    assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
+    # the contrastive loss alone also trains the frame-level branch through pooling
+    model = build(use_boundary_loss=False, use_contrastive=True)
+    gt = [s.gt_instances.segments for s in samples]
+    loss = model._contrastive_loss(x, masks, gt)
+    assert float(loss) > 0
+    loss.backward()
+    assert sum(p.grad.abs().sum() for p in model.frame_branch.parameters()) > 0
+    assert model.neck.levels[0].conv.weight.grad.abs().sum() > 0
+
+
+def test_splice_layout():
+    model = build()
+    x = torch.arange(L, dtype=torch.float32).repeat(1, C_IN, 1)
+    masks = torch.ones(1, L, dtype=torch.bool)
+    gt = [torch.tensor([[8., 24.], [36., 44.]])]
+    torch.manual_seed(0)
+    spliced, smask, ranges = model._splice(x, masks, gt)
+    (a1s, a1e), (bgs, bge), (a2s, a2e) = ranges[0].tolist()
+    assert (a1s, a1e, a2e) == (8, 16, 32) and bge - bgs == 8 and bgs == 16
+    seq = spliced[0, 0]
+    assert seq[:16].tolist() == list(range(16))
+    bg = seq[16:24]
+    assert all(v < 8 or 24 <= v < 36 or v >= 44 for v in bg.tolist())  # background positions
+    assert seq[24:32].tolist() == list(range(16, 24))  # A2 continues the action
+    assert smask.all()
+
+
+def test_class_agnostic():
+    model = build(class_agnostic=True)
+    assert model.num_classes == 1 and model.refine_head.num_classes == 1
+    x, masks, samples = make_batch()
+    losses = model(x, masks, samples, mode='loss')
+    assert all(torch.isfinite(v) for v in losses.values())

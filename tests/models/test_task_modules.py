@@ -1,0 +1,152 @@
+"""Generic 1D task modules: tIoU, anchors, points, segment coder, assigner, sampler."""
+import math
+
+import pytest
+import torch
+
+import tadet.models  # noqa: F401  (registers everything)
+from tadet.models.task_modules import (AnchorGenerator1d, DeltaCWSegmentCoder,
+                                       HardNegativeSampler, MaxTIoUAssigner, PointGenerator1d,
+                                       SegmentAssignResult, segment_cw_to_se, segment_se_to_cw,
+                                       segment_tiou)
+from tadet.registry import TASK_UTILS
+
+
+def test_tiou_values_and_aligned():
+    a = torch.tensor([[0., 10.], [5., 6.]])
+    b = torch.tensor([[0., 10.], [5., 15.], [20., 30.]])
+    iou = segment_tiou(a, b)
+    assert iou.shape == (2, 3)
+    torch.testing.assert_close(iou[0], torch.tensor([1.0, 5 / 15, 0.0]))
+    torch.testing.assert_close(iou[1], torch.tensor([0.1, 0.1, 0.0]))
+    torch.testing.assert_close(segment_tiou(a, b[:2], aligned=True), torch.tensor([1.0, 0.1]))
+    # zero-length segments give 0, never NaN
+    z = torch.tensor([[3., 3.]])
+    assert segment_tiou(z, z).item() == 0.0
+
+
+def test_cw_se_round_trip():
+    se = torch.tensor([[1., 5.], [-2., 8.]])
+    cw = segment_se_to_cw(se)
+    torch.testing.assert_close(cw, torch.tensor([[3., 4.], [3., 10.]]))
+    torch.testing.assert_close(segment_cw_to_se(cw), se)
+
+
+def test_anchor_generator_centres_widths_and_order():
+    gen = TASK_UTILS.build(dict(type='AnchorGenerator1d', scales=(0.5, 1.0, 2.0)))
+    assert gen.num_base_anchors == 3
+    lvl0, lvl1 = gen.grid_anchors([4, 2], window_length=8)
+    assert lvl0.shape == (12, 2) and lvl1.shape == (6, 2)
+    cw0 = segment_se_to_cw(lvl0).reshape(4, 3, 2)
+    # level 0: stride 2, centres (i + 0.5) * 2, widths scale * 2
+    torch.testing.assert_close(cw0[:, 0, 0], torch.tensor([1., 3., 5., 7.]))
+    torch.testing.assert_close(cw0[0, :, 1], torch.tensor([1., 2., 4.]))
+    cw1 = segment_se_to_cw(lvl1).reshape(2, 3, 2)
+    torch.testing.assert_close(cw1[:, 0, 0], torch.tensor([2., 6.]))
+    torch.testing.assert_close(cw1[0, :, 1], torch.tensor([2., 4., 8.]))
+    # a head output [B, A*K, T] flattens into the same (position-major) order
+    t, a, k = 4, 3, 2
+    out = torch.zeros(1, a * k, t)
+    for ai in range(a):
+        for ti in range(t):
+            out[0, ai * k:(ai + 1) * k, ti] = ti * a + ai  # = anchor index
+    flat = AnchorGenerator1d.flatten_head_output(out, a)
+    assert flat.shape == (1, t * a, k)
+    torch.testing.assert_close(flat[0, :, 0], torch.arange(t * a, dtype=torch.float32))
+
+
+def test_anchor_generator_per_level_scales():
+    gen = AnchorGenerator1d(scales=[(1.0,), (2.0,)])
+    l0, l1 = gen.grid_anchors([2, 1], 4)
+    torch.testing.assert_close(l0, torch.tensor([[0., 2.], [2., 4.]]))
+    torch.testing.assert_close(l1, torch.tensor([[-2., 6.]]))
+    with pytest.raises(ValueError):
+        gen.grid_anchors([2, 1, 1], 4)
+
+
+def test_point_generator():
+    gen = PointGenerator1d(regress_ranges=((0, 4), (4, 1e4)))
+    p0, p1 = gen.grid_points([4, 2], 8)
+    torch.testing.assert_close(p0, torch.tensor([[1., 2.], [3., 2.], [5., 2.], [7., 2.]]))
+    torch.testing.assert_close(p1, torch.tensor([[2., 4.], [6., 4.]]))
+    assert len(gen.level_ranges(2)) == 2
+    with pytest.raises(ValueError, match='regress_ranges'):
+        gen.level_ranges(3)
+    with pytest.raises(ValueError):
+        PointGenerator1d(regress_ranges=((4, 4),))
+
+
+def test_coder_round_trip_and_formula():
+    torch.manual_seed(0)
+    coder = TASK_UTILS.build(dict(type='DeltaCWSegmentCoder', center_scale=0.1,
+                                  width_scale=0.1))
+    c = torch.rand(50) * 100
+    w = torch.rand(50) * 20 + 1
+    anchors = segment_cw_to_se(torch.stack([c, w], 1))
+    gts = segment_cw_to_se(torch.stack([c + torch.randn(50) * 3, w * torch.rand(50) * 2 + 0.5],
+                                       1))
+    deltas = coder.encode(anchors, gts)
+    torch.testing.assert_close(coder.decode(anchors, deltas), gts, atol=1e-4, rtol=1e-5)
+    # decode: c = c_a + 0.1 * dc * w_a, w = w_a * exp(0.1 * dw)
+    a = torch.tensor([[10., 20.]])  # c_a 15, w_a 10
+    seg = coder.decode(a, torch.tensor([[2.0, math.log(2.0) / 0.1]]))
+    torch.testing.assert_close(seg, torch.tensor([[7., 27.]]))  # c 17, w 20
+    # an untrained head cannot overflow
+    assert torch.isfinite(coder.decode(a, torch.tensor([[0., 1e6]]))).all()
+
+
+def test_max_tiou_assigner_hand_made():
+    anchors = torch.tensor([[0., 10.], [0., 4.], [20., 30.], [2., 12.], [0., 20.], [40., 50.]])
+    gts = torch.tensor([[0., 10.], [38., 50.]])
+    labels = torch.tensor([3, 1])
+    res = MaxTIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.5).assign(anchors, gts, labels)
+    # tIoUs with gt0: 1, 0.4, 0, 8/12, 0.5 (exactly: ignored); gt1: anchor 5 -> 10/12
+    assert res.gt_inds.tolist() == [1, 0, 0, 1, -1, 2]
+    assert res.labels.tolist() == [3, -1, -1, 3, -1, 1]
+    torch.testing.assert_close(res.max_tious[:2], torch.tensor([1.0, 0.4]))
+    assert res.pos_mask.sum() == 3 and res.neg_mask.sum() == 2
+    # invalid priors (in padding) are ignored
+    valid = torch.tensor([True, True, True, False, True, True])
+    assert MaxTIoUAssigner().assign(anchors, gts, labels, valid).gt_inds[3] == -1
+    # no ground truth: everything negative
+    empty = MaxTIoUAssigner().assign(anchors, torch.zeros(0, 2), torch.zeros(0).long())
+    assert empty.gt_inds.tolist() == [0] * 6 and empty.max_tious.sum() == 0
+    # low-quality matching gives a gt without any > 0.5 anchor its best anchor
+    lq = MaxTIoUAssigner(match_low_quality=True, min_pos_iou=0.1).assign(
+        anchors[1:3], gts[:1], labels[:1])
+    assert lq.gt_inds.tolist() == [1, 0] and lq.labels.tolist() == [3, -1]
+
+
+def _result(gt_inds):
+    gt_inds = torch.tensor(gt_inds)
+    return SegmentAssignResult(gt_inds, torch.zeros(len(gt_inds)),
+                               torch.where(gt_inds > 0, gt_inds - 1, -1))
+
+
+def test_hard_negative_sampler_one_to_one_hardest():
+    res = _result([1, 0, 0, -1, 2, 0, 0, 0])
+    hard = torch.tensor([0., .1, .9, 5., 0., .5, .2, .8])  # ignored index 3 is hardest
+    pos, neg = TASK_UTILS.build(dict(type='HardNegativeSampler', neg_pos_ratio=1.0)).sample(
+        res, hard)
+    assert pos.tolist() == [0, 4]
+    assert neg.tolist() == [2, 7]  # the two hardest negatives, never the ignored one
+
+
+def test_hard_negative_sampler_options():
+    torch.manual_seed(0)
+    res = _result([0, 0, 0, 0, 0, 0])
+    hard = torch.arange(6.)
+    pos, neg = HardNegativeSampler(min_neg=2).sample(res, hard)
+    assert pos.numel() == 0 and neg.tolist() == [4, 5]
+    assert HardNegativeSampler().sample(res, hard)[1].numel() == 0
+    res = _result([1, 0, 0, 0, 0, 0, 0, 0, 0])
+    _, neg = HardNegativeSampler(neg_pos_ratio=4, hard_fraction=0.5).sample(res, torch.arange(9.))
+    assert neg.numel() == 4 and {7, 8} <= set(neg.tolist()) and 0 not in neg.tolist()
+    # fewer negatives than asked: all of them
+    _, neg = HardNegativeSampler(neg_pos_ratio=100).sample(res, torch.arange(9.))
+    assert neg.tolist() == list(range(1, 9))
+    # random negatives without hardness scores
+    _, neg = HardNegativeSampler(neg_pos_ratio=3).sample(res, None)
+    assert neg.numel() == 3
+    with pytest.raises(ValueError):
+        HardNegativeSampler(hard_fraction=2.0)

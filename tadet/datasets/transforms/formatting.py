@@ -25,12 +25,16 @@ class PackTADInputs(BaseTransform):
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
         self.meta_keys = tuple(meta_keys)
 
+    def pack_inputs(self, results: dict) -> torch.Tensor:
+        """Model input of the sample (time last); subclasses pack other modalities."""
+        return torch.from_numpy(np.ascontiguousarray(results['feats'].T, dtype=np.float32))
+
     def transform(self, results: dict) -> dict:
-        feats = results['feats']
-        inputs = torch.from_numpy(np.ascontiguousarray(feats.T, dtype=np.float32))
-        results.setdefault('valid_length', feats.shape[0])
+        inputs = self.pack_inputs(results)
+        length = inputs.shape[1]
+        results.setdefault('valid_length', length)
         results.setdefault('window_start', 0)
-        results.setdefault('window_size', feats.shape[0])
+        results.setdefault('window_size', length)
         results.setdefault('snippet_scale', 1.0)
         sample = TADDataSample()
         gt = InstanceData()

@@ -11,12 +11,10 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.structures import InstanceData
 
 from tadet.registry import TRANSFORMS
-from tadet.structures import TADDataSample
 
-from .formatting import DEFAULT_META_KEYS
+from .formatting import PackTADInputs
 
 
 def _read_image(path: str) -> np.ndarray:
@@ -188,34 +186,10 @@ class NormalizeFrames(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class PackTADFrames(BaseTransform):
+class PackTADFrames(PackTADInputs):
     """Pack ``imgs [T, H, W, 3]`` into ``inputs`` float32 ``[3, T, H, W]`` and a
     ``TADDataSample`` (ground truth in window frame coordinates, as ``PackTADInputs``)."""
 
-    def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
-        self.meta_keys = tuple(meta_keys)
-
-    def transform(self, results: dict) -> dict:
+    def pack_inputs(self, results: dict) -> torch.Tensor:
         imgs = np.asarray(results['imgs'], dtype=np.float32)
-        inputs = torch.from_numpy(np.ascontiguousarray(imgs.transpose(3, 0, 1, 2)))
-        results.setdefault('valid_length', imgs.shape[0])
-        results.setdefault('window_start', 0)
-        results.setdefault('window_size', imgs.shape[0])
-        results.setdefault('snippet_scale', 1.0)
-        sample = TADDataSample()
-        gt = InstanceData()
-        gt.segments = torch.as_tensor(
-            np.asarray(results.get('gt_segments', np.zeros((0, 2))), np.float32).reshape(-1, 2))
-        gt.labels = torch.as_tensor(np.asarray(results.get('gt_labels', []), np.int64))
-        sample.gt_instances = gt
-        if 'gt_segments_seconds' in results:
-            sec = InstanceData()
-            sec.segments = torch.as_tensor(
-                np.asarray(results['gt_segments_seconds'], np.float64).reshape(-1, 2))
-            sec.labels = torch.as_tensor(np.asarray(results['gt_labels_video'], np.int64))
-            sample.gt_seconds = sec
-        sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
-        return dict(inputs=inputs, data_samples=sample)
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'
+        return torch.from_numpy(np.ascontiguousarray(imgs.transpose(3, 0, 1, 2)))

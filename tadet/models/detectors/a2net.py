@@ -33,8 +33,6 @@ class A2Net(BaseTADDetector):
     the ``loss_weight`` of each head's loss configs.
     """
 
-    TRAIN_CFG_KEYS: set = set()
-
     def __init__(self,
                  neck: dict,
                  anchor_head: Optional[dict] = None,
@@ -46,10 +44,6 @@ class A2Net(BaseTADDetector):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
-        unknown = set(train_cfg or {}) - self.TRAIN_CFG_KEYS
-        if unknown:
-            raise ValueError(f'A2Net train_cfg: unknown key(s) {sorted(unknown)}; A2Net has no '
-                             f'train_cfg options (assigner/sampler/losses live in the heads)')
         super().__init__(data_preprocessor, train_cfg, test_cfg, init_cfg)
         if not (use_anchor_based or use_anchor_free):
             raise ValueError('A2Net needs at least one of use_anchor_based / use_anchor_free')

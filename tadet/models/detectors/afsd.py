@@ -57,8 +57,6 @@ class AFSD(BaseTADDetector):
             no options there (any key is an error).
     """
 
-    TRAIN_CFG_KEYS: set = set()
-
     def __init__(self,
                  neck: dict,
                  coarse_head: dict,
@@ -88,10 +86,6 @@ class AFSD(BaseTADDetector):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
-        unknown = set(train_cfg or {}) - self.TRAIN_CFG_KEYS
-        if unknown:
-            raise ValueError(f'AFSD train_cfg: unknown key(s) {sorted(unknown)}; AFSD has no '
-                             f'train_cfg options (assigner and losses are model arguments)')
         super().__init__(data_preprocessor, train_cfg, test_cfg, init_cfg)
         self.class_agnostic = bool(class_agnostic)
         if self.class_agnostic:

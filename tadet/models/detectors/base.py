@@ -22,6 +22,9 @@ TEST_CFG_KEYS = {'sliding_window', 'window_batch_size', 'post_processing'}
 class BaseTADDetector(BaseModel, metaclass=ABCMeta):
     """Shared detector plumbing.
 
+    Subclasses list the ``train_cfg`` keys they accept in ``TRAIN_CFG_KEYS``; any other key is
+    an error naming it.
+
     Args:
         data_preprocessor: default ``TADDataPreprocessor``.
         train_cfg: detector-specific training options (validated by the subclass).
@@ -31,11 +34,20 @@ class BaseTADDetector(BaseModel, metaclass=ABCMeta):
         init_cfg: mmengine weight init config.
     """
 
+    TRAIN_CFG_KEYS: frozenset = frozenset()
+
     def __init__(self, data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
+        unknown = set(train_cfg or {}) - set(self.TRAIN_CFG_KEYS)
+        if unknown:
+            raise ValueError(f'{type(self).__name__} train_cfg: unknown key(s) {sorted(unknown)};'
+                             f' allowed: {sorted(self.TRAIN_CFG_KEYS)}')
         if data_preprocessor is None:
             data_preprocessor = dict(type='TADDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # tadet's registry, so models build outside a Runner (no default scope) too
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.train_cfg = dict(train_cfg or {})
         test_cfg = dict(test_cfg or {})

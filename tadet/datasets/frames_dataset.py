@@ -10,8 +10,8 @@ from mmengine.logging import print_log
 from tadet.registry import DATASETS, TRANSFORMS
 from tadet.structures import SnippetGeometry
 
-from .annotations import AnnotationError, load_annotation_file, load_class_map
-from .video_info import load_video_info
+from .annotations import AnnotationError
+from .tad_dataset import read_dataset_annotations
 from .windows import SlidingWindow, crop_segments
 
 WINDOW_KEYS = {'size', 'stride', 'min_gt_coverage', 'keep_empty'}
@@ -80,11 +80,8 @@ class FramesDataset(BaseDataset):
         self.filename_tmpl = filename_tmpl
         self.video_suffix = video_suffix
         self.window = window
-        info = load_video_info(video_info) if video_info is not None else None
-        durations = None if info is None else {k: v['duration'] for k, v in info.items()}
-        self._videos, class_names = load_annotation_file(
-            ann_file, subset=subset, classes=load_class_map(classes), blocklist=blocklist,
-            durations=durations)
+        self._videos, class_names, _ = read_dataset_annotations(
+            ann_file, subset, classes, blocklist, video_info)
         self.ann_path = ann_file
         pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
         super().__init__(ann_file=ann_file, metainfo=dict(classes=tuple(class_names)),

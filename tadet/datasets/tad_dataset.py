@@ -18,6 +18,17 @@ from .windows import SlidingWindow, crop_segments
 StrOrList = Union[str, Sequence[str]]
 
 
+def read_dataset_annotations(ann_file: str, subset, classes, blocklist, video_info) -> tuple:
+    """Annotations of a dataset: ``(videos, class_names, video_info dict or None)``; durations
+    come from ``video_info`` CSVs when given (see :func:`load_annotation_file`)."""
+    info = load_video_info(video_info) if video_info is not None else None
+    durations = None if info is None else {k: v['duration'] for k, v in info.items()}
+    videos, class_names = load_annotation_file(
+        ann_file, subset=subset, classes=load_class_map(classes), blocklist=blocklist,
+        durations=durations)
+    return videos, class_names, info
+
+
 def _as_list(x: Optional[StrOrList]) -> list:
     if x is None:
         return []
@@ -101,12 +112,8 @@ class TADDataset(BaseDataset):
                                  'detector cuts windows itself: set model.test_cfg.sliding_window')
         self.window = window
         self.synthetic = synthetic
-        self.video_info = load_video_info(video_info) if video_info is not None else None
-        durations = None if self.video_info is None else {
-            k: v['duration'] for k, v in self.video_info.items()}
-        self._videos, class_names = load_annotation_file(
-            ann_file, subset=subset, classes=load_class_map(classes), blocklist=blocklist,
-            durations=durations)
+        self._videos, class_names, self.video_info = read_dataset_annotations(
+            ann_file, subset, classes, blocklist, video_info)
         self.ann_path = ann_file
         # build transforms from tadet's registry so the dataset works outside a Runner too
         pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]

@@ -32,11 +32,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from tadet.apis.runner import build_runner
-    runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
-                          launcher=args.launcher, checkpoint=args.checkpoint,
-                          pred_out=args.out)
-    runner.test()
+    from tadet.apis.runner import run
+    run(args.config, 'test', work_dir=args.work_dir, cfg_options=args.cfg_options,
+        launcher=args.launcher, checkpoint=args.checkpoint,
+        pred_out=args.out)
     return 0
 
 

@@ -31,10 +31,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from tadet.apis.runner import build_runner
-    runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
-                          launcher=args.launcher, amp=args.amp, resume=args.resume)
-    runner.train()
+    from tadet.apis.runner import run
+    run(args.config, 'train', work_dir=args.work_dir, cfg_options=args.cfg_options,
+        launcher=args.launcher, amp=args.amp, resume=args.resume)
     return 0
 
 

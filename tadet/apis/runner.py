@@ -1,6 +1,9 @@
 """Building an mmengine Runner from a tadet config (used by tools/train.py and tools/test.py)."""
+import os
 import os.path as osp
-from typing import Optional
+import shutil
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import torch
 from mmengine.config import Config
@@ -49,6 +52,38 @@ def prepare_config(config: str, work_dir: Optional[str] = None,
     if pred_out is not None:
         _set_evaluator_key(cfg, 'test_evaluator', 'out_file', pred_out)
     return cfg
+
+
+@contextmanager
+def outputs_removed_on_failure(work_dir: str) -> Iterator[None]:
+    """Remove what a failed run wrote to ``work_dir`` (log folders, dumped config, prediction
+    files), keeping checkpoints (``*.pth``, ``last_checkpoint``): they are complete (written
+    before they are announced) and resumable. The work dir goes too if this run created it and
+    nothing is left in it."""
+    existed = osp.isdir(work_dir)
+    before = set(os.listdir(work_dir)) if existed else set()
+    try:
+        yield
+    except BaseException:
+        if osp.isdir(work_dir):
+            for name in set(os.listdir(work_dir)) - before:
+                path = osp.join(work_dir, name)
+                if name.endswith('.pth') or name == 'last_checkpoint':
+                    continue
+                shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+            if not existed and not os.listdir(work_dir):
+                os.rmdir(work_dir)
+        raise
+
+
+def run(config: str, action: str, **kwargs) -> dict:
+    """Build a Runner from :func:`prepare_config` and run ``action`` (``'train'`` or
+    ``'test'``); a failure leaves no partial output behind (see
+    :func:`outputs_removed_on_failure`)."""
+    cfg = prepare_config(config, **kwargs)
+    with outputs_removed_on_failure(cfg.work_dir):
+        runner = Runner.from_cfg(cfg)
+        return getattr(runner, action)()
 
 
 def build_runner(config: str, **kwargs) -> Runner:

@@ -75,3 +75,19 @@ def test_cli_subprocess_bad_checkpoint(tmp_path, tiny_data, custom_module_dir):
     assert r.returncode == 2
     assert 'bad.pth' in r.stderr and 'Traceback' not in r.stderr
     assert not out.exists()
+
+
+def test_failed_run_leaves_no_partial_output(tmp_path, tiny_data, custom_module_dir, capsys):
+    from tadet.apis import run_cli
+    cfg = write_cfg(tmp_path, tiny_data)
+    work = tmp_path / 'w'
+    code = run_cli(train_tool.main, [cfg, '--work-dir', str(work), '--cfg-options',
+                                     f'train_dataloader.dataset.feature_root={tmp_path}/none'])
+    assert code == 2 and 'feature file' in capsys.readouterr().err
+    assert not work.exists()
+    # an existing work dir keeps what it had
+    work.mkdir()
+    (work / 'keep.txt').write_text('x')
+    code = run_cli(train_tool.main, [cfg, '--work-dir', str(work), '--cfg-options',
+                                     'model.hiden=3'])
+    assert code == 2 and sorted(p.name for p in work.iterdir()) == ['keep.txt']

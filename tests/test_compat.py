@@ -1,6 +1,4 @@
 """The version fixes in tadet.utils.compat."""
-import os
-
 import pytest
 import torch
 

@@ -8,7 +8,6 @@ config named ``configs/<method>/<method>_thumos14_synth.py`` with tools/train.py
 import argparse
 import glob
 import json
-import os
 import os.path as osp
 import sys
 import time

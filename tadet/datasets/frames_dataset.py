@@ -4,21 +4,18 @@ import os.path as osp
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from tadet.registry import DATASETS, TRANSFORMS
+from tadet.registry import DATASETS
 from tadet.structures import SnippetGeometry
 
 from .annotations import AnnotationError
-from .tad_dataset import read_dataset_annotations
+from .tad_dataset import AnnotatedVideoDataset
 from .windows import SlidingWindow, crop_segments
-
-WINDOW_KEYS = {'size', 'stride', 'min_gt_coverage', 'keep_empty'}
 
 
 @DATASETS.register_module()
-class FramesDataset(BaseDataset):
+class FramesDataset(AnnotatedVideoDataset):
     """ActivityNet-format annotations + per video a folder of frames or a video file.
 
     The model's temporal unit is one frame at ``fps`` (AFSD: 10 fps): frame ``i`` covers
@@ -63,30 +60,14 @@ class FramesDataset(BaseDataset):
                  max_refetch: int = 0) -> None:
         if source not in ('frames', 'video'):
             raise ValueError(f'FramesDataset: source must be "frames" or "video", got {source!r}')
-        if window is not None:
-            window = dict(window)
-            unknown = set(window) - WINDOW_KEYS
-            if unknown:
-                raise ValueError(f'FramesDataset window: unknown key(s) {sorted(unknown)}; '
-                                 f'allowed: {sorted(WINDOW_KEYS)}')
-            if test_mode:
-                raise ValueError('FramesDataset(window=...) is for training; in test mode set '
-                                 'model.test_cfg.sliding_window')
         self.data_root_dir = data_root
-        self.subset = subset
         self.fps = float(fps)
         self.source = source
         self.source_fps = None if source_fps is None else float(source_fps)
         self.filename_tmpl = filename_tmpl
         self.video_suffix = video_suffix
-        self.window = window
-        self._videos, class_names, _ = read_dataset_annotations(
-            ann_file, subset, classes, blocklist, video_info)
-        self.ann_path = ann_file
-        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        super().__init__(ann_file=ann_file, metainfo=dict(classes=tuple(class_names)),
-                         pipeline=pipeline, test_mode=test_mode, lazy_init=lazy_init,
-                         serialize_data=serialize_data, max_refetch=max_refetch)
+        super().__init__(ann_file, subset, classes, blocklist, video_info, window, pipeline,
+                         test_mode, lazy_init, serialize_data, max_refetch)
 
     def _source(self, video: str) -> dict:
         """Where the frames of ``video`` are, their count and frame rate."""

@@ -2,7 +2,6 @@
 import os.path as osp
 from typing import List, Optional, Sequence, Union
 
-import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.dist import barrier, is_main_process
 from mmengine.logging import print_log
@@ -18,15 +17,44 @@ from .windows import SlidingWindow, crop_segments
 StrOrList = Union[str, Sequence[str]]
 
 
-def read_dataset_annotations(ann_file: str, subset, classes, blocklist, video_info) -> tuple:
-    """Annotations of a dataset: ``(videos, class_names, video_info dict or None)``; durations
-    come from ``video_info`` CSVs when given (see :func:`load_annotation_file`)."""
-    info = load_video_info(video_info) if video_info is not None else None
-    durations = None if info is None else {k: v['duration'] for k, v in info.items()}
-    videos, class_names = load_annotation_file(
-        ann_file, subset=subset, classes=load_class_map(classes), blocklist=blocklist,
-        durations=durations)
-    return videos, class_names, info
+WINDOW_KEYS = {'size', 'stride', 'min_gt_coverage', 'keep_empty'}
+
+
+class AnnotatedVideoDataset(BaseDataset):
+    """Base of tadet's datasets: reads the annotation file once (durations from
+    ``video_info`` CSVs when given), validates the training ``window`` option, and builds the
+    pipeline from tadet's registry so the dataset works outside a Runner too.
+
+    Subclasses set the attributes their ``load_data_list`` needs before calling
+    ``super().__init__`` (mmengine loads the data list inside it).
+    """
+
+    def __init__(self, ann_file: str, subset, classes, blocklist, video_info,
+                 window: Optional[dict], pipeline: Sequence, test_mode: bool, lazy_init: bool,
+                 serialize_data: bool, max_refetch: int) -> None:
+        name = type(self).__name__
+        if window is not None:
+            window = dict(window)
+            unknown = set(window) - WINDOW_KEYS
+            if unknown:
+                raise ValueError(f'{name} window: unknown key(s) {sorted(unknown)}; allowed: '
+                                 f'{", ".join(sorted(WINDOW_KEYS))}')
+            if test_mode:
+                raise ValueError(f'{name}(window=...) is for training; in test mode the '
+                                 f'detector cuts windows itself: set model.test_cfg.sliding_window')
+        self.window = window
+        self.subset = subset
+        info = load_video_info(video_info) if video_info is not None else None
+        durations = None if info is None else {k: v['duration'] for k, v in info.items()}
+        self._videos, class_names = load_annotation_file(
+            ann_file, subset=subset, classes=load_class_map(classes), blocklist=blocklist,
+            durations=durations)
+        self.video_info = info
+        self.ann_path = ann_file
+        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+        super().__init__(ann_file=ann_file, metainfo=dict(classes=tuple(class_names)),
+                         pipeline=pipeline, test_mode=test_mode, lazy_init=lazy_init,
+                         serialize_data=serialize_data, max_refetch=max_refetch)
 
 
 def _as_list(x: Optional[StrOrList]) -> list:
@@ -36,7 +64,7 @@ def _as_list(x: Optional[StrOrList]) -> list:
 
 
 @DATASETS.register_module()
-class TADDataset(BaseDataset):
+class TADDataset(AnnotatedVideoDataset):
     """Any ActivityNet-format annotation file + one feature file per video.
 
     One sample is one training window (``window`` set, training), or one whole video
@@ -86,7 +114,6 @@ class TADDataset(BaseDataset):
                  lazy_init: bool = False,
                  serialize_data: bool = True,
                  max_refetch: int = 0) -> None:
-        self.subset = subset
         self.feature_roots = _as_list(feature_root)
         n = len(self.feature_roots)
         if n == 0:
@@ -101,25 +128,9 @@ class TADDataset(BaseDataset):
         self.fps = fps
         self.feature_stride = feature_stride
         self.offset_frames = offset_frames
-        if window is not None:
-            window = dict(window)
-            unknown = set(window) - {'size', 'stride', 'min_gt_coverage', 'keep_empty'}
-            if unknown:
-                raise ValueError(f'TADDataset window: unknown key(s) {sorted(unknown)}; allowed: '
-                                 f'size, stride, min_gt_coverage, keep_empty')
-            if test_mode:
-                raise ValueError('TADDataset(window=...) is for training; in test mode the '
-                                 'detector cuts windows itself: set model.test_cfg.sliding_window')
-        self.window = window
         self.synthetic = synthetic
-        self._videos, class_names, self.video_info = read_dataset_annotations(
-            ann_file, subset, classes, blocklist, video_info)
-        self.ann_path = ann_file
-        # build transforms from tadet's registry so the dataset works outside a Runner too
-        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        super().__init__(ann_file=ann_file, metainfo=dict(classes=tuple(class_names)),
-                         pipeline=pipeline, test_mode=test_mode, lazy_init=lazy_init,
-                         serialize_data=serialize_data, max_refetch=max_refetch)
+        super().__init__(ann_file, subset, classes, blocklist, video_info, window, pipeline,
+                         test_mode, lazy_init, serialize_data, max_refetch)
 
     # -- helpers -----------------------------------------------------------------------------
     def geometry(self, video: str) -> SnippetGeometry:

@@ -1,6 +1,4 @@
 """Batching of variable-length feature sequences with masks."""
-from typing import Optional
-
 import torch
 from mmengine.model import BaseDataPreprocessor
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tadet.datasets import SlidingWindow, TADDataset, crop_segments
+from tadet.datasets import SlidingWindow, crop_segments
 from tadet.registry import DATASETS
 from tadet.structures import SnippetGeometry
 

@@ -5,8 +5,6 @@ import os.path as osp
 import subprocess
 import sys
 
-import pytest
-
 from tadet_testing import REPO, tiny_config_text
 
 sys.path.insert(0, osp.join(REPO, 'tools'))

@@ -6,7 +6,7 @@ a video file decoded with decord (OpenCV as fallback). Target frame ``i`` (time 
 source frame ``round(i * source_fps / fps)``.
 """
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 import torch

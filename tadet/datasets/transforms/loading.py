@@ -1,6 +1,6 @@
 """Feature loading: ``.npy``, ``.npz``, ``.pt``, ``.csv`` files shaped ``[T, C]`` (or ``[C, T]``)."""
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional
 
 import numpy as np
 import torch

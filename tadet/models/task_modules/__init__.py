@@ -5,3 +5,4 @@ from .segment_coder import DeltaCWSegmentCoder  # noqa: F401
 from .tiou import segment_cw_to_se, segment_se_to_cw, segment_tiou  # noqa: F401
 from .afsd_assigner import (AFSDAssigner, decode_refine_offsets,  # noqa: F401
                             encode_refine_offsets)
+from .snippet_targets import snippet_class_targets  # noqa: F401

@@ -1,0 +1,89 @@
+"""Per-snippet action classification, the class source of proposal-only detectors.
+
+BMN, G-TAD and RCL score class-agnostic proposals; on THUMOS14 without an external video-level
+classifier they take class scores from this head (mean snippet probabilities inside each
+proposal, :func:`proposal_class_scores`). SegTAD's segmentation branch uses the same targets and
+the same pooling.
+"""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+
+from tadet.models.layers import ConvBlock1d
+from tadet.models.task_modules.snippet_targets import snippet_class_targets
+from tadet.registry import MODELS
+
+
+def proposal_class_scores(snippet_probs: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+    """Mean class probabilities over the snippets each segment covers.
+
+    Args:
+        snippet_probs: ``[T, C]`` per-snippet class probabilities (background column removed).
+        segments: ``[N, 2]`` (start, end) in snippets of the same sequence.
+
+    Returns:
+        ``[N, C]``. A segment covers snippets ``floor(start) .. ceil(end) - 1`` (clipped to the
+        sequence, at least one snippet).
+    """
+    T, C = snippet_probs.shape
+    if segments.numel() == 0:
+        return snippet_probs.new_zeros((0, C))
+    csum = torch.cat([snippet_probs.new_zeros((1, C)), snippet_probs.cumsum(0)], dim=0)
+    first = segments[:, 0].floor().long().clamp(0, T - 1)
+    last = (segments[:, 1].ceil().long() - 1).clamp(0, T - 1)
+    last = torch.maximum(last, first)
+    count = (last - first + 1).to(snippet_probs.dtype)[:, None]
+    return (csum[last + 1] - csum[first]) / count
+
+
+@MODELS.register_module()
+class SnippetClassificationHead(nn.Module):
+    """``num_convs`` x (k3 conv + ReLU) then a 1x1 conv to ``num_classes + 1`` logits.
+
+    Args:
+        in_channels: channels of the input features ``[B, C, T]``.
+        num_classes: foreground classes; background is the last logit.
+        feat_channels: hidden channels.
+        num_convs: hidden conv layers.
+        loss_cls: per-snippet classification loss (default cross-entropy).
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, feat_channels: int = 256,
+                 num_convs: int = 1, loss_cls: Optional[dict] = None) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError('SnippetClassificationHead: num_classes must be >= 1')
+        self.num_classes = int(num_classes)
+        layers = [ConvBlock1d(in_channels if i == 0 else feat_channels, feat_channels, 3)
+                  for i in range(num_convs)]
+        self.convs = nn.Sequential(*layers)
+        self.cls_out = nn.Conv1d(feat_channels if num_convs else in_channels,
+                                 self.num_classes + 1, 1)
+        self.loss_cls = MODELS.build(loss_cls or dict(type='CrossEntropyLoss'))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, C, T]`` -> logits ``[B, num_classes + 1, T]``."""
+        return self.cls_out(self.convs(x))
+
+    def targets(self, masks: torch.Tensor, gt_segments: List[torch.Tensor],
+                gt_labels: List[torch.Tensor]) -> torch.Tensor:
+        """``[B, T]`` class targets; padded snippets are -100 (ignored)."""
+        T = masks.shape[1]
+        targets = torch.stack([
+            snippet_class_targets(s.to(masks.device).float(), lab.to(masks.device), T,
+                                  self.num_classes)
+            for s, lab in zip(gt_segments, gt_labels)])
+        return targets.masked_fill(~masks.bool(), -100)
+
+    def loss(self, logits: torch.Tensor, masks: torch.Tensor, gt_segments: List[torch.Tensor],
+             gt_labels: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``logits [B, C+1, T]``, ``masks [B, T]`` -> ``dict(loss_snippet_cls)``."""
+        targets = self.targets(masks, gt_segments, gt_labels)
+        flat = logits.permute(0, 2, 1).reshape(-1, logits.shape[1])
+        return dict(loss_snippet_cls=self.loss_cls(flat, targets.reshape(-1)))
+
+    @staticmethod
+    def probabilities(logits: torch.Tensor) -> torch.Tensor:
+        """Foreground probabilities ``[B, T, num_classes]`` (softmax, background dropped)."""
+        return logits.softmax(dim=1)[:, :-1].permute(0, 2, 1)

@@ -1,0 +1,63 @@
+import pytest
+import torch
+
+from tadet.models.dense_heads import SnippetClassificationHead, proposal_class_scores
+from tadet.models.task_modules import snippet_class_targets
+
+
+def test_snippet_class_targets_hand_made():
+    segs = torch.tensor([[1.0, 4.0], [2.2, 3.0], [7.6, 8.4]])
+    labels = torch.tensor([0, 2, 1])
+    t = snippet_class_targets(segs, labels, num_snippets=10, num_classes=3)
+    # centres 0.5 .. 9.5; [1,4] covers 1.5,2.5,3.5; the shorter [2.2,3] takes 2.5;
+    # [7.6, 8.4] contains no centre (8.5 > 8.4, 7.5 < 7.6)
+    assert t.tolist() == [3, 0, 2, 0, 3, 3, 3, 3, 3, 3]
+
+
+def test_snippet_class_targets_empty_and_bad_labels():
+    t = snippet_class_targets(torch.zeros((0, 2)), torch.zeros((0,), dtype=torch.long), 4, 5)
+    assert t.tolist() == [5, 5, 5, 5]
+    with pytest.raises(ValueError, match='labels must be in'):
+        snippet_class_targets(torch.tensor([[0.0, 2.0]]), torch.tensor([5]), 4, 5)
+
+
+def test_proposal_class_scores_is_mean_over_covered_snippets():
+    probs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]])
+    segs = torch.tensor([[0.0, 2.0], [1.5, 3.2], [3.0, 3.0], [-5.0, 100.0]])
+    out = proposal_class_scores(probs, segs)
+    assert torch.allclose(out[0], torch.tensor([0.5, 0.5]))
+    assert torch.allclose(out[1], probs[1:4].mean(0))
+    assert torch.allclose(out[2], probs[3])      # zero length -> its own snippet
+    assert torch.allclose(out[3], probs.mean(0))  # clipped to the sequence
+    assert proposal_class_scores(probs, torch.zeros((0, 2))).shape == (0, 2)
+
+
+def test_head_learns_snippet_labels_and_ignores_padding():
+    torch.manual_seed(0)
+    head = SnippetClassificationHead(in_channels=4, num_classes=2, feat_channels=8)
+    x = torch.randn(2, 4, 16)
+    masks = torch.ones(2, 16, dtype=torch.bool)
+    masks[1, 12:] = False
+    segs = [torch.tensor([[2.0, 6.0]]), torch.tensor([[8.0, 12.0]])]
+    labels = [torch.tensor([1]), torch.tensor([0])]
+    targets = head.targets(masks, segs, labels)
+    assert (targets[1, 12:] == -100).all() and targets[0, 3].item() == 1
+    opt = torch.optim.Adam(head.parameters(), lr=0.05)
+    first = None
+    for _ in range(60):
+        loss = head.loss(head(x), masks, segs, labels)['loss_snippet_cls']
+        first = loss.item() if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.2 * first
+    probs = head.probabilities(head(x))
+    assert probs.shape == (2, 16, 2)
+    assert probs[0, 3].argmax().item() == 1 and probs[1, 9].argmax().item() == 0
+
+
+def test_head_rejects_unknown_key():
+    from tadet.registry import MODELS
+    with pytest.raises(TypeError, match='bogus'):
+        MODELS.build(dict(type='SnippetClassificationHead', in_channels=4, num_classes=2,
+                          bogus=1))

@@ -1,2 +1,3 @@
 from .a2net_pyramid import A2NetPyramidNeck  # noqa: F401
 from .afsd_pyramid import AFSDFrameLevelBranch, AFSDPyramidNeck  # noqa: F401
+from .bmn_encoder import BMNEncoder  # noqa: F401

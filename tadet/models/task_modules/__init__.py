@@ -6,3 +6,7 @@ from .tiou import segment_cw_to_se, segment_se_to_cw, segment_tiou  # noqa: F401
 from .afsd_assigner import (AFSDAssigner, decode_refine_offsets,  # noqa: F401
                             encode_refine_offsets)
 from .snippet_targets import snippet_class_targets  # noqa: F401
+from .boundary_targets import boundary_targets  # noqa: F401
+from .rcl_offset_coder import LengthOffsetSegmentCoder  # noqa: F401
+from .rcl_query_samplers import (GridQuerySampler, RandomQuerySampler,  # noqa: F401
+                                 ScaleInvariantQuerySampler, clamp_queries, grid_queries)

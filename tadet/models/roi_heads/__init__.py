@@ -1,1 +1,2 @@
 from .afsd_refine_head import AFSDRefineHead, afsd_boundary_regions  # noqa: F401
+from .rcl_head import RCLHead  # noqa: F401

@@ -22,7 +22,8 @@ def custom_module_dir(tmp_path):
     yield str(d)
     sys.path.remove(str(d))
     sys.modules.pop('tiny_tad', None)
-    from tadet.registry import MODELS
+    from tadet.registry import HOOKS, MODELS
     MODELS._module_dict.pop('TinyTAD', None)  # the next test imports it afresh
+    HOOKS._module_dict.pop('KillAtIterHook', None)
 
 

@@ -8,6 +8,10 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # tadet: per-epoch reseeding (a resumed run equals an uninterrupted one) and a stop with
+    # the iteration and loss term named at the first NaN / inf loss
+    epoch_seed=dict(type='EpochSeedHook'),
+    finite_loss=dict(type='FiniteLossHook'),
 )
 
 env_cfg = dict(

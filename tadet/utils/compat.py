@@ -7,10 +7,15 @@
 2. torch >= 2.6 defaults ``torch.load(weights_only=True)``; mmengine 0.10.7 checkpoints hold
    optimizer/message-hub objects, so resume fails. We register a local-file checkpoint loader
    that passes ``weights_only=False`` and turns unreadable files into a clear error.
-3. mmaction2's ``mmaction::`` base configs need ``pkg_resources``; tadet ships its own base
+3. mmengine writes checkpoints straight to their final path, so a run killed while saving
+   leaves a truncated ``epoch_N.pth`` that ``--resume`` then picks up. We make local saves
+   atomic: write ``NAME.tmp-PID``, fsync, rename over ``NAME``.
+4. mmaction2's ``mmaction::`` base configs need ``pkg_resources``; tadet ships its own base
    configs under ``configs/_base_`` instead (nothing to patch, noted here for completeness).
 """
 import importlib.util
+import io
+import os
 import os.path as osp
 import sys
 import types
@@ -76,6 +81,43 @@ def _register_checkpoint_loader() -> bool:
     return True
 
 
+def atomic_save_checkpoint(checkpoint: dict, filename: str, file_client_args=None,
+                           backend_args=None) -> None:
+    """``mmengine.runner.save_checkpoint`` whose local writes are all-or-nothing."""
+    if '://' in str(filename) or file_client_args is not None or backend_args is not None:
+        return _ORIGINAL_SAVE['save_checkpoint'](checkpoint, filename, file_client_args,
+                                                 backend_args)
+    filename = osp.abspath(osp.expanduser(filename))
+    os.makedirs(osp.dirname(filename), exist_ok=True)
+    buf = io.BytesIO()
+    torch.save(checkpoint, buf)
+    tmp = f'{filename}.tmp-{os.getpid()}'
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(buf.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+_ORIGINAL_SAVE: dict = {}
+
+
+def _make_checkpoint_saves_atomic() -> bool:
+    import mmengine.runner as runner_pkg
+    import mmengine.runner.checkpoint as ckpt_mod
+    import mmengine.runner.runner as runner_mod
+    if not _ORIGINAL_SAVE:
+        _ORIGINAL_SAVE['save_checkpoint'] = ckpt_mod.save_checkpoint
+    # Runner.save_checkpoint uses runner.py's global; CheckpointHook imports it from the package
+    runner_mod.save_checkpoint = atomic_save_checkpoint
+    runner_pkg.save_checkpoint = atomic_save_checkpoint
+    return True
+
+
 def apply() -> dict:
     """Apply all fixes (idempotent). Returns which fixes changed something."""
     if not APPLIED:
@@ -84,6 +126,7 @@ def apply() -> dict:
         warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
         APPLIED['mmaction_drn_placeholder'] = _fix_mmaction_drn()
         APPLIED['checkpoint_weights_only_false'] = _register_checkpoint_loader()
+        APPLIED['atomic_checkpoint_save'] = _make_checkpoint_saves_atomic()
     return APPLIED
 
 

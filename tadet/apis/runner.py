@@ -35,6 +35,13 @@ def prepare_config(config: str, work_dir: Optional[str] = None,
     if not torch.cuda.is_available():
         # nccl needs GPUs; CPU-only distributed runs use gloo
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        if launcher != 'none':
+            # mmengine passes device_ids=[LOCAL_RANK] to DDP, which CPU modules reject
+            wrapper = cfg.get('model_wrapper_cfg') or dict(
+                type='MMDistributedDataParallel', broadcast_buffers=False,
+                find_unused_parameters=cfg.get('find_unused_parameters', False))
+            wrapper['device_ids'] = None
+            cfg.model_wrapper_cfg = wrapper
     if amp:
         optim = cfg.optim_wrapper
         if torch.cuda.is_available():

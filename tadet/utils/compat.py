@@ -10,7 +10,9 @@
 3. mmengine writes checkpoints straight to their final path, so a run killed while saving
    leaves a truncated ``epoch_N.pth`` that ``--resume`` then picks up. We make local saves
    atomic: write ``NAME.tmp-PID``, fsync, rename over ``NAME``.
-4. mmaction2's ``mmaction::`` base configs need ``pkg_resources``; tadet ships its own base
+4. mmengine's PyTorch / Slurm launchers call ``torch.cuda.set_device`` unconditionally, so
+   distributed runs on CPU-only machines (gloo) crash. Without CUDA we skip that call.
+5. mmaction2's ``mmaction::`` base configs need ``pkg_resources``; tadet ships its own base
    configs under ``configs/_base_`` instead (nothing to patch, noted here for completeness).
 """
 import importlib.util
@@ -118,6 +120,29 @@ def _make_checkpoint_saves_atomic() -> bool:
     return True
 
 
+def _cpu_safe_dist_init(fn):
+    def init_without_cuda_device(*args: Any, **kwargs: Any):
+        if torch.cuda.is_available():
+            return fn(*args, **kwargs)
+        set_device = torch.cuda.set_device
+        torch.cuda.set_device = lambda *a, **k: None  # no device to bind on a CPU machine
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.cuda.set_device = set_device
+    init_without_cuda_device.__wrapped__ = fn
+    return init_without_cuda_device
+
+
+def _allow_cpu_distributed() -> bool:
+    import mmengine.dist.utils as dist_utils
+    for name in ('_init_dist_pytorch', '_init_dist_slurm'):
+        fn = getattr(dist_utils, name)
+        if not hasattr(fn, '__wrapped__'):
+            setattr(dist_utils, name, _cpu_safe_dist_init(fn))
+    return True
+
+
 def apply() -> dict:
     """Apply all fixes (idempotent). Returns which fixes changed something."""
     if not APPLIED:
@@ -127,6 +152,7 @@ def apply() -> dict:
         APPLIED['mmaction_drn_placeholder'] = _fix_mmaction_drn()
         APPLIED['checkpoint_weights_only_false'] = _register_checkpoint_loader()
         APPLIED['atomic_checkpoint_save'] = _make_checkpoint_saves_atomic()
+        APPLIED['cpu_distributed_launch'] = _allow_cpu_distributed()
     return APPLIED
 
 

@@ -1,2 +1,3 @@
 from .afsd_refine_head import AFSDRefineHead, afsd_boundary_regions  # noqa: F401
 from .rcl_head import RCLHead  # noqa: F401
+from .segtad_pdn import SegTADPDN  # noqa: F401

@@ -1,3 +1,5 @@
+from .grid_candidates import boundary_peak_mask, grid_candidates
 from .post_processor import ExternalClassifier, TADPostProcessor, decode_class_scores
 
-__all__ = ['ExternalClassifier', 'TADPostProcessor', 'decode_class_scores']
+__all__ = ['ExternalClassifier', 'TADPostProcessor', 'decode_class_scores', 'boundary_peak_mask',
+           'grid_candidates']

@@ -10,6 +10,8 @@ from .boundary_targets import boundary_targets  # noqa: F401
 from .rcl_offset_coder import LengthOffsetSegmentCoder  # noqa: F401
 from .rcl_query_samplers import (GridQuerySampler, RandomQuerySampler,  # noqa: F401
                                  ScaleInvariantQuerySampler, clamp_queries, grid_queries)
+from .grid_targets import (grid_segments, grid_tiou_targets, grid_valid_mask,  # noqa: F401
+                           tiou_stratified_weights)
 from .segtad_targets import (action_snippet_range, proposal_tiou_targets,  # noqa: F401
                              segtad_boundary_targets)
 from .segtad_proposals import SparseProposalGenerator, tiou_neighbours  # noqa: F401

@@ -1,0 +1,25 @@
+# CPU-sized BMN on THUMOS14 annotations with synthetic 64-d features (window 128, proposals up
+# to 64 snippets): the paper's structure (grouped base convs, TEM, BM layer + 3D conv, PEM 2D
+# convs, balanced BCE / stratified MSE losses) with 64 channels, 8 bins per proposal and a short
+# schedule; class labels from the snippet classification head. See README.md for timings.
+_base_ = ['../_base_/models/bmn.py', '../_base_/datasets/thumos14_synth.py',
+          '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
+
+ch = 64
+model = dict(
+    encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=ch),
+    tem_head=dict(in_channels=ch, feat_channels=ch),
+    bm_head=dict(in_channels=ch, feat_channels=ch, num_samples=8, bm_channels=32,
+                 map_channels=16, num_map_convs=2),
+    cls_head=dict(in_channels=ch, feat_channels=ch),
+    test_cfg=dict(sliding_window={{_base_.test_sliding_window}}))
+
+# BMN: Adam 1e-3, x0.1 after 7 of 9 epochs; here 3 epochs, x0.1 at 2
+max_epochs = 3
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[2], gamma=0.1)]
+train_dataloader = dict(batch_size=16, num_workers=1, persistent_workers=False)
+val_dataloader = dict(num_workers=1, persistent_workers=False)
+test_dataloader = val_dataloader
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_epochs))

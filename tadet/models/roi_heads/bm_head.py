@@ -1,0 +1,176 @@
+"""BMN's boundary-matching (BM) head: proposal features of every (start, duration) grid cell by
+a fixed sampling-weight tensor, then the proposal evaluation module (PEM) -> confidence maps."""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from tadet.models.layers import ConvBlock1d
+from tadet.models.task_modules.grid_targets import (grid_tiou_targets, grid_valid_mask,
+                                                    tiou_stratified_weights)
+from tadet.registry import MODELS
+
+
+def bm_sampling_weights(num_snippets: int, max_duration: int, num_samples: int,
+                        num_samples_per_bin: int, prop_boundary_ratio: float) -> torch.Tensor:
+    """BMN's boundary-matching sampling weights (dense, float64, CPU).
+
+    Cell ``(d, s)`` is the segment ``[s, s + d + 1]`` (window snippets); it is extended by
+    ``prop_boundary_ratio * length`` on both sides and cut into ``num_samples`` bins of
+    ``num_samples_per_bin`` evenly spaced points (bin-centred). Each point is linearly
+    interpolated between its two neighbouring snippets (snippet ``i`` sits at coordinate
+    ``i + 0.5``); points outside the window contribute 0 (zero padding), as in BMN. A bin's
+    feature is the mean of its points.
+
+    Returns:
+        ``[D, T, N, T]``: weight of input snippet ``i`` (last axis) in bin ``n`` of cell
+        ``(d, s)``; zero for cells that end after the window.
+    """
+    T, D, N, K = int(num_snippets), int(max_duration), int(num_samples), int(num_samples_per_bin)
+    if min(T, D, N, K) < 1:
+        raise ValueError('bm_sampling_weights: all sizes must be >= 1')
+    start = torch.arange(T, dtype=torch.float64)[None, :]            # [1, T]
+    length = torch.arange(1, D + 1, dtype=torch.float64)[:, None]    # [D, 1]
+    lo = start - prop_boundary_ratio * length
+    span = length * (1 + 2 * prop_boundary_ratio)
+    k = (torch.arange(N * K, dtype=torch.float64) + 0.5) / (N * K)   # [NK]
+    pos = lo[..., None] + span[..., None] * k - 0.5                  # index space, [D, T, NK]
+    left = pos.floor()
+    frac = pos - left
+    weights = torch.zeros(D, T, N * K, T + 2, dtype=torch.float64)
+    # column j + 1 holds snippet j; columns 0 and T + 1 collect out-of-window points
+    idx = (left + 1).clamp(0, T + 1).long()
+    weights.scatter_add_(3, idx[..., None], (1 - frac)[..., None])
+    idx = (left + 2).clamp(0, T + 1).long()
+    weights.scatter_add_(3, idx[..., None], frac[..., None])
+    weights = weights[..., 1:T + 1].reshape(D, T, N, K, T).mean(dim=3)
+    valid = (start + length) <= T
+    return weights * valid[..., None, None]
+
+
+@MODELS.register_module()
+class BMHead(nn.Module):
+    """Boundary-matching layer + PEM.
+
+    ``feats [B, C, T]`` -> proposal branch (k3 conv + ReLU to ``feat_channels``) -> BM layer
+    (``[B, C', N, D, T]`` by the fixed sampling weights) -> 3D conv over the ``N`` samples
+    (kernel ``(N, 1, 1)``, ``bm_channels``) + ReLU -> 1x1 2D conv to ``map_channels`` + ReLU ->
+    ``num_map_convs`` x (3x3 conv + ReLU) -> 1x1 conv + sigmoid -> ``[B, 2, D, T]``
+    (channel 0: classification confidence, 1: regression confidence).
+
+    The BM layer and the 3D conv are both linear, so they are evaluated together: the 3D conv
+    weights are applied to the snippets first (``[B, bm_channels, N, T]``) and the sampling
+    weights, kept as a sparse ``[D*T, N*T]`` matrix built once per (T, D, N, K, ratio, device)
+    and cached, gather the cells. This equals BMN's dense BM map followed by the 3D conv
+    (:meth:`bm_feature_map` is that reference) without materialising ``[B, C', N, D, T]``.
+
+    Targets: max tIoU of each cell with the ground truth. Losses: balanced BCE on
+    ``tIoU > pos_iou_thr`` (``loss_cls``, BMN: 0.9) and MSE on the tIoU with BMN's
+    high / medium / low sampling (``loss_reg``, weight 10).
+
+    Args:
+        in_channels: input channels.
+        max_duration: ``D``, longest proposal in snippets.
+        feat_channels: proposal-branch channels (BMN 256).
+        num_samples / num_samples_per_bin: ``N`` bins per proposal, points per bin (32 / 3).
+        prop_boundary_ratio: context added on each side, fraction of the length (0.5).
+        bm_channels: 3D conv output channels (512).
+        map_channels: 2D conv channels (128).
+        num_map_convs: 3x3 2D convs (2).
+        reg_high_thr / reg_low_thr: bands of the regression sampling (0.7 / 0.3).
+        loss_cls / loss_reg: loss configs.
+    """
+
+    def __init__(self, in_channels: int, max_duration: int, feat_channels: int = 256,
+                 num_samples: int = 32, num_samples_per_bin: int = 3,
+                 prop_boundary_ratio: float = 0.5, bm_channels: int = 512,
+                 map_channels: int = 128, num_map_convs: int = 2,
+                 reg_high_thr: float = 0.7, reg_low_thr: float = 0.3,
+                 loss_cls: Optional[dict] = None, loss_reg: Optional[dict] = None) -> None:
+        super().__init__()
+        self.max_duration = int(max_duration)
+        self.num_samples = int(num_samples)
+        self.num_samples_per_bin = int(num_samples_per_bin)
+        self.prop_boundary_ratio = float(prop_boundary_ratio)
+        self.reg_high_thr = float(reg_high_thr)
+        self.reg_low_thr = float(reg_low_thr)
+        self.proposal_conv = ConvBlock1d(in_channels, feat_channels, 3)
+        self.bm_conv = nn.Conv3d(feat_channels, bm_channels, (self.num_samples, 1, 1),
+                                 stride=(self.num_samples, 1, 1))
+        layers = [nn.Conv2d(bm_channels, map_channels, 1), nn.ReLU(inplace=True)]
+        for _ in range(num_map_convs):
+            layers += [nn.Conv2d(map_channels, map_channels, 3, padding=1), nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(map_channels, 2, 1))
+        self.map_convs = nn.Sequential(*layers)
+        self.loss_cls = MODELS.build(loss_cls or dict(type='BalancedBCELoss', pos_thr=0.9))
+        self.loss_reg = MODELS.build(loss_reg or dict(type='MSELoss', loss_weight=10.0))
+        self._cache: Dict[tuple, torch.Tensor] = {}
+
+    # -- boundary-matching layer ----------------------------------------------------------------
+    def sampling_matrix(self, num_snippets: int, device: torch.device,
+                        dtype: torch.dtype) -> torch.Tensor:
+        """Sparse ``[D*T, N*T]`` sampling weights (rows: cells ``(d, s)``, columns: (bin ``n``,
+        snippet ``i``)), cached per ``(T, device, dtype)`` (the other keys are fixed here)."""
+        key = (int(num_snippets), str(device), dtype)
+        if key not in self._cache:
+            w = bm_sampling_weights(num_snippets, self.max_duration, self.num_samples,
+                                    self.num_samples_per_bin, self.prop_boundary_ratio)
+            D, T, N, _ = w.shape
+            self._cache[key] = w.reshape(D * T, N * T).to(dtype).to_sparse().coalesce().to(
+                device)
+        return self._cache[key]
+
+    def bm_feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Reference dense BM layer: ``x [B, C, T]`` -> ``[B, C, N, D, T]`` (memory heavy; for
+        tests and inspection)."""
+        T = x.shape[-1]
+        w = bm_sampling_weights(T, self.max_duration, self.num_samples,
+                                self.num_samples_per_bin, self.prop_boundary_ratio)
+        return torch.einsum('bci,dtni->bcndt', x, w.to(x))
+
+    def bm_features(self, x: torch.Tensor) -> torch.Tensor:
+        """BM layer + 3D conv: ``x [B, C', T]`` (proposal branch output) ->
+        ``[B, bm_channels, D, T]`` (before the ReLU)."""
+        B, _, T = x.shape
+        N, D = self.num_samples, self.max_duration
+        w3 = self.bm_conv.weight[..., 0, 0]                       # [C3, C', N]
+        z = torch.einsum('ocn,bct->ntbo', w3, x).reshape(N * T, -1)  # [N*T, B*C3]
+        mat = self.sampling_matrix(T, x.device, x.dtype)
+        out = torch.sparse.mm(mat, z).reshape(D * T, B, -1) + self.bm_conv.bias
+        # [D*T, B*C3] -> [B, C3, D, T] in channels-last memory (a cheap copy; the 2D convs
+        # run at least as fast on it)
+        return out.reshape(D, T, B, -1).permute(2, 0, 1, 3).contiguous().permute(0, 3, 1, 2)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """``feats [B, C, T]`` -> confidence maps ``[B, 2, D, T]`` in (0, 1) (classification,
+        regression)."""
+        x = self.proposal_conv(feats)
+        maps = self.map_convs(torch.relu(self.bm_features(x)))
+        return maps.sigmoid()
+
+    # -- targets and losses --------------------------------------------------------------------
+    def targets(self, masks: torch.Tensor,
+                gt_segments: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(tIoU targets ``[B, D, T]``, valid cells ``[B, D, T]``)."""
+        T = masks.shape[1]
+        tiou = torch.stack([grid_tiou_targets(g.to(masks.device).float(), T, self.max_duration)
+                            for g in gt_segments])
+        return tiou, grid_valid_mask(masks, self.max_duration)
+
+    def loss(self, maps: torch.Tensor, masks: torch.Tensor,
+             gt_segments: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``maps [B, 2, D, T]``, ``masks [B, T]`` -> ``dict(loss_pem_cls, loss_pem_reg)``."""
+        return grid_map_losses(maps, *self.targets(masks, gt_segments), self.loss_cls,
+                               self.loss_reg, self.reg_high_thr, self.reg_low_thr)
+
+
+def grid_map_losses(maps: torch.Tensor, tiou: torch.Tensor, valid: torch.Tensor,
+                    loss_cls: nn.Module, loss_reg: nn.Module, high_thr: float = 0.7,
+                    low_thr: float = 0.3) -> Dict[str, torch.Tensor]:
+    """Losses of (classification, regression) confidence maps ``[B, 2, D, T]`` against the
+    cell tIoU ``[B, D, T]`` (shared by BMN and G-TAD): ``loss_cls`` (balanced BCE, its own
+    positive threshold) on valid cells, ``loss_reg`` on the stratified sample."""
+    weights = tiou_stratified_weights(tiou, valid, high_thr, low_thr)
+    return dict(
+        loss_pem_cls=loss_cls(maps[:, 0], tiou, valid.to(maps.dtype)),
+        loss_pem_reg=loss_reg(maps[:, 1], tiou, weight=weights, avg_factor=weights.sum()))

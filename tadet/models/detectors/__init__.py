@@ -6,3 +6,4 @@ from .afsd import AFSD  # noqa: F401
 from .bmn import BMN  # noqa: F401
 from .grid_proposal import GridProposalDetector  # noqa: F401
 from .segtad import SegTAD  # noqa: F401
+from .rcl import RCL  # noqa: F401

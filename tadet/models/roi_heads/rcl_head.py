@@ -1,10 +1,10 @@
 """RCL's head: continuous anchoring representation (CAR) + recurrent refinement.
 
 A query is any continuous segment ``(xs, xe)`` of a window (snippet coordinates). Its
-representation is the 1D RoIAlign of the encoder features over the query extended by
-``context_ratio`` of its length on both sides (``num_bins`` bins, element ``t`` at the snippet
-centre ``t + 0.5``), flattened, concatenated with a Fourier encoding of
-``(xs / W, xe / W, (xe - xs) / W)`` (``W`` the window length).
+representation is ``ProposalAlign1d`` of the (1x1-reduced) encoder features: 1D RoIAlign bins
+over the query itself plus bins over the query extended by ``context_ratio`` of its length on
+both sides (element ``t`` at the snippet centre ``t + 0.5``), flattened, concatenated with a
+Fourier encoding of ``(xs / W, xe / W, (xe - xs) / W)`` (``W`` the window length).
 
 Stage 0 (CAR): MLP -> hidden ``h_0`` -> (cls logit, reg logit, dxs, dxe) of query ``q_0``.
 Stage ``m = 1..M`` (refine, weights shared over iterations): ``q_m = decode(q_{m-1},
@@ -50,11 +50,10 @@ class RCLHead(nn.Module):
     Args:
         in_channels: channels of the encoder features ``[B, C, T]``.
         roi_channels: 1x1 conv reduction applied before RoIAlign (keeps the flattened query
-            feature ``roi_channels * num_bins`` small).
-        num_bins: RoIAlign bins over the extended query.
-        context_ratio: extension of the query on each side, as a fraction of its length (BMN's
-            boundary-matching layer: 0.5 with 32 samples).
-        sampling_ratio: samples per bin (fixed, so the cost does not grow with the length).
+            feature ``roi_channels * bins`` small).
+        proposal_align: ``ProposalAlign1d`` config: inner bins, context bins, context ratio
+            (BMN's boundary-matching layer extends by 0.5 of the length), a fixed
+            ``sampling_ratio`` so the cost does not grow with the query length.
         hidden_channels: CAR hidden width = GRU state size.
         coord_num_freqs: Fourier frequencies of the coordinate encoding (0: raw coordinates).
         num_iters: refine iterations ``M`` (0 = CAR only).
@@ -75,9 +74,9 @@ class RCLHead(nn.Module):
     def __init__(self,
                  in_channels: int,
                  roi_channels: int = 128,
-                 num_bins: int = 16,
-                 context_ratio: float = 0.5,
-                 sampling_ratio: int = 2,
+                 proposal_align: dict = dict(type='ProposalAlign1d', inner_bins=8,
+                                             context_bins=8, context_ratio=0.5,
+                                             sampling_ratio=2),
                  hidden_channels: int = 256,
                  coord_num_freqs: int = 4,
                  num_iters: int = 2,
@@ -93,17 +92,14 @@ class RCLHead(nn.Module):
                  test_refine_topk: int = -1,
                  local_max_kernel: int = 3) -> None:
         super().__init__()
-        if num_iters < 0 or num_bins < 1 or sampling_ratio < 1 or context_ratio < 0:
-            raise ValueError('RCLHead: num_iters >= 0, num_bins >= 1, sampling_ratio >= 1 and '
-                             'context_ratio >= 0 required')
+        if num_iters < 0:
+            raise ValueError('RCLHead: num_iters must be >= 0')
         if not 0 < iter_loss_decay <= 1 or local_max_kernel < 1 or local_max_kernel % 2 == 0:
             raise ValueError('RCLHead: 0 < iter_loss_decay <= 1 and an odd local_max_kernel '
                              'required')
         if not query_samplers:
             raise ValueError('RCLHead: at least one query sampler is needed')
-        self.num_bins = int(num_bins)
-        self.context_ratio = float(context_ratio)
-        self.sampling_ratio = int(sampling_ratio)
+        self.align = MODELS.build(proposal_align)
         self.coord_num_freqs = int(coord_num_freqs)
         self.num_iters = int(num_iters)
         self.iter_loss_decay = float(iter_loss_decay)
@@ -120,7 +116,7 @@ class RCLHead(nn.Module):
         self.loss_offset = MODELS.build(loss_offset)
 
         self.reduce = ConvBlock1d(in_channels, roi_channels, 1)
-        query_dim = roi_channels * self.num_bins + 3 * (1 + 2 * self.coord_num_freqs)
+        query_dim = roi_channels * self.align.num_bins + 3 * (1 + 2 * self.coord_num_freqs)
         self.car = nn.Sequential(nn.Linear(query_dim, hidden_channels), nn.ReLU(inplace=True),
                                  nn.Linear(hidden_channels, hidden_channels),
                                  nn.ReLU(inplace=True))
@@ -153,15 +149,11 @@ class RCLHead(nn.Module):
             queries: ``[Q, 2]`` (start, end) window snippets.
             batch_idx: ``[Q]`` window of each query.
         Returns:
-            ``[Q, C' * num_bins + 3 (1 + 2 F)]``.
+            ``[Q, C' * bins + 3 (1 + 2 F)]``.
         """
-        from tadet.ops import roi_align_1d
         q = queries.to(x.dtype)
         length = (q[:, 1] - q[:, 0]).clamp(min=self.min_length)
-        ext = self.context_ratio * length
-        rois = torch.stack([batch_idx.to(x.dtype), q[:, 0] - ext, q[:, 1] + ext], dim=1)
-        pooled = roi_align_1d(x, rois, self.num_bins, sampling_ratio=self.sampling_ratio,
-                              aligned=True)
+        pooled = self.align(x, torch.cat([batch_idx.to(x.dtype)[:, None], q], dim=1))
         W = float(x.shape[-1])
         coords = torch.stack([q[:, 0] / W, q[:, 1] / W, length / W], dim=1)
         return torch.cat([pooled.flatten(1), fourier_encode(coords, self.coord_num_freqs)], 1)

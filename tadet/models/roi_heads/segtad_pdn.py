@@ -70,6 +70,7 @@ class SegTADPDN(nn.Module):
         self.gcn = nn.ModuleList([
             EdgeConv1d(feat_channels, feat_channels, k=graph_k + 1, aggregation=aggregation)
             for _ in range(num_gcn_layers)])
+        self._proposal_cache: dict = {}
         self.score_out = nn.Linear(feat_channels, 2)  # (s1 tIoU, s2 tIoU > thr) logits
         self.loss_tiou = MODELS.build(loss_tiou or dict(type='MSELoss', use_sigmoid=True))
         self.loss_cls = MODELS.build(loss_cls or dict(type='BinaryCrossEntropyLoss'))
@@ -79,12 +80,15 @@ class SegTADPDN(nn.Module):
         """``feats [B, C, T]``, ``rois [N, 3]`` (batch, start, end) -> ``[N, feat_channels]``."""
         return self.node_fc(self.align(feats, rois).flatten(1))
 
-    def graph(self, proposals: List[torch.Tensor]) -> torch.Tensor:
+    def graph(self, proposals: List[torch.Tensor],
+              neighbours: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
         """Neighbour index ``[1, N, graph_k + 1]`` of the concatenated proposals of several
-        windows (itself first, then tIoU neighbours of the same window; -1 = none)."""
+        windows (itself first, then tIoU neighbours of the same window; -1 = none);
+        ``neighbours``: precomputed ``[N_b, graph_k]`` per window."""
         parts, base = [], 0
-        for p in proposals:
-            idx, _ = tiou_neighbours(p, self.graph_k)
+        for i, p in enumerate(proposals):
+            idx = (tiou_neighbours(p, self.graph_k)[0] if neighbours is None
+                   else neighbours[i])
             self_idx = torch.arange(p.shape[0], device=p.device)[:, None]
             nb = torch.cat([self_idx, idx], dim=1)
             parts.append(torch.where(nb >= 0, nb + base, nb))
@@ -108,9 +112,22 @@ class SegTADPDN(nn.Module):
             x = x + out if self.residual else out
         return self.score_out(x[0].t())
 
+    def window_proposals(self, valid_length: int,
+                         device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Proposals ``[N, 2]`` of a window with ``valid_length`` real snippets and their tIoU
+        neighbours ``[N, graph_k]``; cached per length (windows mostly share one length, and
+        the ``N x N`` tIoU ranking is the costly part)."""
+        key = (int(valid_length), str(device))
+        if key not in self._proposal_cache:
+            if len(self._proposal_cache) >= 64:
+                self._proposal_cache.pop(next(iter(self._proposal_cache)))
+            props = self.proposal_generator(int(valid_length), device=device)
+            self._proposal_cache[key] = (props, tiou_neighbours(props, self.graph_k)[0])
+        return self._proposal_cache[key]
+
     def proposals(self, masks: torch.Tensor) -> List[torch.Tensor]:
         """Per window ``[N_b, 2]`` proposals over its valid snippets."""
-        return [self.proposal_generator(int(m.sum()), device=masks.device) for m in masks]
+        return [self.window_proposals(int(m.sum()), masks.device)[0] for m in masks]
 
     # -- train / test -------------------------------------------------------------------------
     def loss(self, feats: torch.Tensor, masks: torch.Tensor,
@@ -118,9 +135,9 @@ class SegTADPDN(nn.Module):
         """``feats [B, C, T]``, ``masks [B, T]``, per window gt ``[M, 2]`` ->
         ``dict(loss_pdn_tiou, loss_pdn_cls)``."""
         sampled, targets, rois = [], [], []
-        for b, props in enumerate(self.proposals(masks)):
+        for b, m in enumerate(masks):
+            props, nbrs = self.window_proposals(int(m.sum()), masks.device)
             tiou = proposal_tiou_targets(props, gt_segments[b].to(props.device))
-            nbrs, _ = tiou_neighbours(props, self.graph_k)
             nodes, _ = self.sampler(tiou, nbrs)
             sampled.append(props[nodes])
             targets.append(tiou[nodes])
@@ -136,7 +153,8 @@ class SegTADPDN(nn.Module):
         """Per window dict(segments ``[N, 2]``, s1 ``[N]``, s2 ``[N]``, scores ``[N]`` =
         ``sigmoid(s1) * sigmoid(s2)``)."""
         out = []
-        for b, props in enumerate(self.proposals(masks)):
+        for b, m in enumerate(masks):
+            props, nbrs = self.window_proposals(int(m.sum()), masks.device)
             if props.shape[0] == 0:
                 empty = feats.new_zeros(0)
                 out.append(dict(segments=props, s1=empty, s2=empty, scores=empty))
@@ -144,7 +162,7 @@ class SegTADPDN(nn.Module):
             rois = torch.cat([props.new_full((props.shape[0], 1), b), props], 1)
             nodes = torch.cat([self.node_features(feats, rois[i:i + self.test_chunk])
                                for i in range(0, rois.shape[0], self.test_chunk)])
-            prob = self.forward_graph(nodes, self.graph([props])).sigmoid()
+            prob = self.forward_graph(nodes, self.graph([props], [nbrs])).sigmoid()
             out.append(dict(segments=props, s1=prob[:, 0], s2=prob[:, 1],
                             scores=prob[:, 0] * prob[:, 1]))
         return out

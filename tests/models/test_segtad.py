@@ -1,0 +1,314 @@
+"""SegTAD: segmentation / boundary targets, sparse proposals, tIoU graph, neighbourhood
+sampling, the PAG ablation switches, a full train step + predict, and the configs."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+import tadet.models  # noqa: F401
+from tadet.models.task_modules import (NeighbourhoodSampler, SparseProposalGenerator,
+                                       action_snippet_range, proposal_tiou_targets,
+                                       segtad_boundary_targets, tiou_neighbours)
+from tadet.registry import MODELS
+from tadet.structures import TADDataSample
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+_THREADS = torch.get_num_threads()
+
+
+def setup_module():
+    init_default_scope('tadet')
+    torch.set_num_threads(1)
+
+
+def teardown_module():
+    torch.set_num_threads(_THREADS)
+
+
+def small_cfg(num_classes=3, in_channels=8, neck=None, **kw):
+    neck_cfg = dict(type='SegTADSSN', in_channels=in_channels, channels=16, highway_channels=8,
+                    dilations=(1, 2), knn_k=3)
+    neck_cfg.update(neck or {})
+    cfg = dict(
+        type='SegTAD', num_classes=num_classes,
+        neck=neck_cfg,
+        seg_head=dict(type='SegTADSegHead', in_channels=16, num_classes=num_classes,
+                      feat_channels=16),
+        roi_head=dict(type='SegTADPDN', in_channels=16, feat_channels=16,
+                      proposal_generator=dict(type='SparseProposalGenerator', step=4),
+                      align=dict(type='ProposalAlign1d', inner_bins=4, context_bins=2,
+                                 sampling_ratio=2),
+                      sampler=dict(type='NeighbourhoodSampler', num_seeds=8)),
+        test_cfg=dict(sliding_window=None,
+                      post_processing=dict(nms=dict(method='gaussian', sigma=0.5,
+                                                    multiclass=True), max_per_video=100)))
+    cfg.update(kw)
+    return cfg
+
+
+GTS = [([[8., 24.], [40., 43.]], [0, 2]), ([[20., 60.]], [1])]
+
+
+def samples(gts=GTS):
+    out = []
+    for segs, labels in gts:
+        s = TADDataSample()
+        g = InstanceData()
+        g.segments = torch.tensor(segs, dtype=torch.float32).reshape(-1, 2)
+        g.labels = torch.tensor(labels, dtype=torch.long)
+        s.gt_instances = g
+        s.set_metainfo(dict(video_name='v', fps=10.0, feature_stride=1.0, offset_frames=0.0,
+                            duration=6.4, num_snippets=64, window_start=0, snippet_scale=1.0))
+        out.append(s)
+    return out
+
+
+def batch(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 8, 64, generator=g) * 0.3
+    for b, (segs, labels) in enumerate(GTS):
+        for (s, e), lab in zip(segs, labels):
+            x[b, lab, int(s):int(e)] += 2.0
+    masks = torch.ones(2, 64, dtype=torch.bool)
+    masks[0, 56:] = False
+    return x, masks
+
+
+# -- targets ------------------------------------------------------------------------------------
+def test_segmentation_labels_from_annotations():
+    head = MODELS.build(dict(type='SegTADSegHead', in_channels=4, num_classes=3))
+    masks = torch.ones(1, 12, dtype=torch.bool)
+    masks[0, 10:] = False
+    # [1.6, 4.4]: centres 2.5, 3.5 inside -> snippets 2, 3; [3, 9] (label 1) covers 3..8 and
+    # is longer, so the shorter action keeps snippet 3; [9.5, 9.7] holds centre 9.5 only
+    segs = [torch.tensor([[1.6, 4.4], [3., 9.], [9.5, 9.7]])]
+    labels = [torch.tensor([0, 1, 2])]
+    cls, bnd = head.get_targets(masks, segs, labels)
+    assert cls[0].tolist() == [3, 3, 0, 0, 1, 1, 1, 1, 1, 2, -100, -100]
+    assert torch.nonzero(bnd[0, 0]).squeeze(1).tolist() == [2, 3, 9]  # starts
+    assert torch.nonzero(bnd[0, 1]).squeeze(1).tolist() == [3, 8, 9]  # ends
+
+
+def test_boundary_targets_short_and_cut_actions():
+    first, last = action_snippet_range(torch.tensor([[2.0, 5.2], [7.4, 7.45], [-3., 4.]]))
+    assert first.tolist() == [2, 7, -3] and last.tolist() == [4, 7, 3]
+    start, end = segtad_boundary_targets(torch.tensor([[-3., 4.], [8., 20.]]), 10)
+    assert torch.nonzero(start).squeeze(1).tolist() == [8]  # the cut action has no start here
+    assert torch.nonzero(end).squeeze(1).tolist() == [3]  # its end at 19 is outside too
+    s0, e0 = segtad_boundary_targets(torch.zeros((0, 2)), 5)
+    assert s0.sum() == 0 and e0.sum() == 0
+
+
+def test_seg_head_loss_learns_and_ignores_padding():
+    torch.manual_seed(0)
+    head = MODELS.build(dict(type='SegTADSegHead', in_channels=4, num_classes=2,
+                             feat_channels=8))
+    x = torch.randn(1, 4, 16)
+    masks = torch.ones(1, 16, dtype=torch.bool)
+    segs, labels = [torch.tensor([[4., 10.]])], [torch.tensor([1])]
+    losses = head.loss(*head(x), masks, segs, labels)
+    assert set(losses) == {'loss_seg_cls', 'loss_start', 'loss_end'}
+    # padded snippets do not change the loss
+    x2 = torch.cat([x, torch.randn(1, 4, 4) * 100], -1)
+    m2 = torch.cat([masks, torch.zeros(1, 4, dtype=torch.bool)], -1)
+    losses2 = head.loss(*head(x2[..., :20]), m2, segs, labels)
+    # the k3 conv sees one padded neighbour at position 15: compare a conv-free head instead
+    head0 = MODELS.build(dict(type='SegTADSegHead', in_channels=4, num_classes=2, num_convs=0))
+    a = head0.loss(*head0(x), masks, segs, labels)
+    b = head0.loss(*head0(x2), m2, segs, labels)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
+    assert all(torch.isfinite(v) for v in losses2.values())
+
+
+# -- proposals, graph, sampling -----------------------------------------------------------------
+def test_sparse_proposal_enumeration():
+    gen = SparseProposalGenerator(step=8)
+    p = gen(24)
+    # starts 0, 8, 16; lengths 8, 16, 24 with end <= 24
+    assert p.tolist() == [[0, 8], [0, 16], [0, 24], [8, 16], [8, 24], [16, 24]]
+    # valid length 20: ends up to 24, clipped to 20
+    assert gen(20).tolist() == [[0, 8], [0, 16], [0, 20], [8, 16], [8, 20], [16, 20]]
+    assert ((p % 8) == 0).all()
+    # 1000 snippets, step 8: 125 * 126 / 2 proposals
+    assert gen.num_proposals(1000) == 125 * 126 // 2
+    assert SparseProposalGenerator(step=4, max_length=8)(16).shape[0] == 4 + 3
+    assert gen(0).shape == (0, 2)
+    with pytest.raises(ValueError):
+        SparseProposalGenerator(step=0)
+
+
+def test_tiou_neighbours_hand_made():
+    props = torch.tensor([[0., 10.], [0., 8.], [2., 10.], [30., 40.]])
+    idx, val = tiou_neighbours(props, 2, chunk=3)  # chunked rows give the same answer
+    assert idx[0].tolist() == [1, 2]  # 0.8 and 0.8: ties keep both
+    assert idx[1].tolist() == [0, 2]  # 0.8 then 6/10
+    torch.testing.assert_close(val[1], torch.tensor([0.8, 0.6]))
+    assert idx[3].tolist() == [-1, -1]  # overlaps nobody: no edges
+    full, _ = tiou_neighbours(props, 2, chunk=2048)
+    assert torch.equal(full, idx)
+
+
+def test_neighbourhood_sampler_keeps_neighbourhoods():
+    torch.manual_seed(0)
+    props = SparseProposalGenerator(step=4)(64)
+    gt = torch.tensor([[8., 24.], [40., 44.]])
+    tiou = proposal_tiou_targets(props, gt)
+    nbrs, _ = tiou_neighbours(props, 4)
+    sampler = NeighbourhoodSampler(num_seeds=10, pos_fraction=0.5, pos_iou_thr=0.5,
+                                   num_neighbours=4, hops=2)
+    seeds = sampler.sample_seeds(tiou)
+    assert seeds.numel() == 10 and (tiou[seeds] > 0.5).sum() == 5
+    nodes, is_seed = sampler(tiou, nbrs)
+    chosen = set(nodes.tolist())
+    assert nodes.tolist() == sorted(chosen)  # unique, ascending
+    assert int(is_seed.sum()) == 10
+    for s in nodes[is_seed].tolist():
+        hop1 = [j for j in nbrs[s].tolist() if j >= 0]
+        assert set(hop1) <= chosen
+        for j in hop1:
+            assert set(k for k in nbrs[j].tolist() if k >= 0) <= chosen
+    # hops=0: only the seeds
+    nodes0, seed0 = NeighbourhoodSampler(num_seeds=10, hops=0)(tiou, nbrs)
+    assert nodes0.numel() == 10 and seed0.all()
+    # too few positives: negatives fill in
+    few = NeighbourhoodSampler(num_seeds=10).sample_seeds(torch.tensor([0.9] + [0.1] * 20))
+    assert few.numel() == 10 and few[0].item() == 0
+
+
+def test_pdn_graph_stays_inside_each_window():
+    pdn = MODELS.build(small_cfg()['roi_head'])
+    a = SparseProposalGenerator(step=4)(16)
+    b = SparseProposalGenerator(step=4)(12)
+    nb = pdn.graph([a, b])[0]
+    assert nb.shape == (a.shape[0] + b.shape[0], pdn.graph_k + 1)
+    assert nb[:, 0].tolist() == list(range(nb.shape[0]))  # self first
+    na = a.shape[0]
+    first, second = nb[:na], nb[na:]
+    assert ((first < na)).all()
+    assert ((second == -1) | (second >= na)).all()
+
+
+# -- model ------------------------------------------------------------------------------------
+def test_ssn_shapes_and_odd_lengths():
+    neck = MODELS.build(small_cfg()['neck'])
+    for T in (64, 50, 1000 // 8):
+        out = neck(torch.randn(2, 8, T), torch.ones(2, T, dtype=torch.bool))
+        assert out.shape == (2, 16, T)
+
+
+@pytest.mark.parametrize('switch', ['use_atrous', 'use_graph', 'use_global'])
+def test_ablation_switches_build_and_run(switch):
+    torch.manual_seed(0)
+    full = MODELS.build(small_cfg())
+    model = MODELS.build(small_cfg(neck={switch: False}))
+    pag = model.neck.pag
+    assert {'use_atrous': len(pag.atrous) == 0, 'use_graph': pag.graph is None,
+            'use_global': pag.global_proj is None}[switch]
+    n_full = sum(p.numel() for p in full.parameters())
+    assert sum(p.numel() for p in model.parameters()) < n_full
+    x, masks = batch()
+    losses = model.loss(x, masks, samples())
+    sum(losses.values()).backward()
+    model.eval()
+    res = model.predict(x, masks, samples())
+    assert len(res[0].pred_instances.scores) > 0
+
+
+def test_all_branches_off_is_an_error():
+    with pytest.raises(ValueError, match='at least one'):
+        MODELS.build(small_cfg(neck=dict(use_atrous=False, use_graph=False, use_global=False)))
+
+
+def test_unknown_keys_are_errors():
+    with pytest.raises(TypeError, match='bogus'):
+        MODELS.build(small_cfg(bogus=1))
+    cfg = small_cfg()
+    cfg['roi_head']['bogus_key'] = 3
+    with pytest.raises(TypeError, match='bogus_key'):
+        MODELS.build(cfg)
+    with pytest.raises(ValueError, match='train_cfg'):
+        MODELS.build(small_cfg(train_cfg=dict(x=1)))
+    with pytest.raises(ValueError, match='class_source'):
+        MODELS.build(small_cfg(class_source='video'))
+
+
+def test_train_step_learns_and_predicts():
+    torch.manual_seed(0)
+    model = MODELS.build(small_cfg())
+    x, masks = batch()
+    losses = model.loss(x, masks, samples())
+    assert set(losses) == {'loss_seg_cls', 'loss_start', 'loss_end', 'loss_pdn_tiou',
+                           'loss_pdn_cls'}
+    loss = sum(losses.values())
+    loss.backward()
+    # the PDN loss reaches the SSN encoder (joint training) and every PDN layer
+    assert model.neck.encoder[0].conv.weight.grad.abs().sum() > 0
+    assert model.roi_head.gcn[0].self_proj.weight.grad.abs().sum() > 0
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(25):
+        opt.zero_grad()
+        losses = model.loss(x, masks, samples())
+        total = sum(losses.values())
+        first = float(total) if first is None else first
+        total.backward()
+        opt.step()
+    assert float(total) < 0.6 * first
+    model.eval()
+    res = model.predict(x, masks, samples())
+    pred = res[1].pred_instances
+    assert len(pred.scores) <= 100 and (pred.scores[:-1] >= pred.scores[1:]).all()
+    # the best detection of window 1 sits on its action (seconds: snippet / 10)
+    assert pred.labels[0].item() == 1
+    best = pred.segments[0].float()
+    gt = torch.tensor([2.0, 6.0])
+    inter = (torch.minimum(best[1], gt[1]) - torch.maximum(best[0], gt[0])).clamp(min=0)
+    assert inter / (best[1] - best[0] + 4.0 - inter) > 0.5
+    # padded snippets of window 0 produce no proposals
+    assert res[0].pred_instances.segments.max() <= 5.6 + 1e-6
+    # tensor mode: raw outputs for FLOPs counting
+    cls, bnd, scores = model(x, masks, mode='tensor')
+    assert cls.shape == (2, 4, 64) and bnd.shape == (2, 2, 64)
+    n = [model.roi_head.proposal_generator.num_proposals(int(m.sum())) for m in masks]
+    assert scores.shape == (sum(n),) and ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_class_agnostic_candidates():
+    torch.manual_seed(0)
+    model = MODELS.build(small_cfg(class_source='none', test_topk=20)).eval()
+    x, masks = batch()
+    cands = model.predict_window(x, masks)
+    assert all(c['labels'].eq(0).all() and c['scores'].numel() == 20 for c in cands)
+
+
+def test_predict_memory_bound_chunks_agree():
+    torch.manual_seed(0)
+    model = MODELS.build(small_cfg()).eval()
+    x, masks = batch()
+    a = model.roi_head.predict(model.neck(x, masks), masks)
+    model.roi_head.test_chunk = 7
+    b = model.roi_head.predict(model.neck(x, masks), masks)
+    for ra, rb in zip(a, b):
+        torch.testing.assert_close(ra['scores'], rb['scores'])
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(REPO, 'configs', 'segtad', '*.py'))))
+def test_configs_build(path):
+    cfg = Config.fromfile(path)
+    model = MODELS.build(cfg.model)
+    assert model.roi_head.proposal_generator.step in (4, 8)
+    name = osp.basename(path)
+    if 'no_ac' in name:
+        assert len(model.neck.pag.atrous) == 0
+    if 'no_gc' in name:
+        assert model.neck.pag.graph is None
+    if 'no_gp' in name:
+        assert model.neck.pag.global_proj is None
+    if 'activitynet' in name:
+        assert model.sliding_window is None and model.class_source == 'none'
+        assert model.post_processor.max_per_video == 100

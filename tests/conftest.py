@@ -27,3 +27,19 @@ def custom_module_dir(tmp_path):
     HOOKS._module_dict.pop('KillAtIterHook', None)
 
 
+
+
+@pytest.fixture(autouse=True)
+def _rebind_closed_log_streams():
+    """mmengine loggers outlive a test and keep the (then closed) capture stream of the test
+    that made them; mmengine logs through the latest one while a new Runner starts. Point
+    such handlers at the current stdout (a CLI run has one logger per process, so this only
+    concerns tests)."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    for logger in list(MMLogger._instance_dict.values()):
+        for h in logger.handlers:
+            if isinstance(h, logging.StreamHandler) and getattr(h.stream, 'closed', False):
+                h.stream = sys.stdout  # setStream would flush the closed stream
+    yield

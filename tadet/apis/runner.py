@@ -2,6 +2,8 @@
 import os
 import os.path as osp
 import shutil
+import time
+import uuid
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
@@ -28,6 +30,13 @@ def prepare_config(config: str, work_dir: Optional[str] = None,
     """Apply the command-line options of train/test to a config."""
     cfg = load_config(config, cfg_options)
     cfg.launcher = launcher
+    if cfg.get('experiment_name') is None:
+        # mmengine names its logger/visualizer instances CONFIG_TIMESTAMP and reuses an
+        # existing one of that name: two runs started in the same second in one process (the
+        # benchmark, tests) would share (and write into) the first run's log folder
+        stamp = time.strftime('%Y%m%d_%H%M%S')
+        cfg.experiment_name = (f'{osp.splitext(osp.basename(config))[0]}_{stamp}_'
+                               f'{uuid.uuid4().hex[:6]}')
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
@@ -83,6 +92,52 @@ def outputs_removed_on_failure(work_dir: str) -> Iterator[None]:
         raise
 
 
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint's weights do not fit the model built from the config."""
+
+
+def check_checkpoint_matches_model(model: torch.nn.Module, filename: str,
+                                   config: str = 'the config') -> None:
+    """Raise :class:`CheckpointMismatchError` unless every model weight is in the checkpoint
+    with the same shape and the checkpoint has no weight the model lacks.
+
+    mmengine loads with ``strict=False`` and only logs mismatches, so evaluating a checkpoint
+    of another model (or another config of the same model) would silently run on partly random
+    weights.
+    """
+    from mmengine.model import is_model_wrapper
+
+    from tadet.utils.compat import load_checkpoint_file
+    ckpt = load_checkpoint_file(filename, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise CheckpointMismatchError(f'{filename} holds no state_dict; is it a checkpoint '
+                                      f'written by tools/train.py?')
+    if is_model_wrapper(model):
+        model = model.module
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}'
+              for k, v in own.items() if k in state and hasattr(state[k], 'shape')
+              and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} model weight(s) missing (e.g. {missing[0]})')
+        if unexpected:
+            parts.append(f'{len(unexpected)} unknown weight(s) (e.g. {unexpected[0]})')
+        if shapes:
+            parts.append(f'{len(shapes)} shape mismatch(es) (e.g. {shapes[0]})')
+        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        origin = ''
+        if isinstance(meta, dict) and meta.get('experiment_name'):
+            origin = f' It was written by run {meta["experiment_name"]!r}.'
+        raise CheckpointMismatchError(
+            f'checkpoint {filename} does not fit the model of {config}: ' + '; '.join(parts) +
+            f'.{origin} Use the config the checkpoint was trained with.')
+
+
 def run(config: str, action: str, **kwargs) -> dict:
     """Build a Runner from :func:`prepare_config` and run ``action`` (``'train'`` or
     ``'test'``); a failure leaves no partial output behind (see
@@ -90,6 +145,12 @@ def run(config: str, action: str, **kwargs) -> dict:
     cfg = prepare_config(config, **kwargs)
     with outputs_removed_on_failure(cfg.work_dir):
         runner = Runner.from_cfg(cfg)
+        ckpt = cfg.get('load_from')
+        if ckpt is None and cfg.get('resume') and action == 'train':
+            from mmengine.runner import find_latest_checkpoint
+            ckpt = find_latest_checkpoint(cfg.work_dir)
+        if ckpt:
+            check_checkpoint_matches_model(runner.model, ckpt, config)
         return getattr(runner, action)()
 
 

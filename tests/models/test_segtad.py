@@ -255,10 +255,10 @@ def test_train_step_learns_and_predicts():
         opt.zero_grad()
         losses = model.loss(x, masks, samples())
         total = sum(losses.values())
-        first = float(total) if first is None else first
+        first = total.item() if first is None else first
         total.backward()
         opt.step()
-    assert float(total) < 0.6 * first
+    assert total.item() < 0.6 * first
     model.eval()
     res = model.predict(x, masks, samples())
     pred = res[1].pred_instances
@@ -300,6 +300,9 @@ def test_predict_memory_bound_chunks_agree():
 @pytest.mark.parametrize('path', sorted(glob.glob(osp.join(REPO, 'configs', 'segtad', '*.py'))))
 def test_configs_build(path):
     cfg = Config.fromfile(path)
+    post = cfg.model.test_cfg.post_processing
+    if post.get('external_classifier'):  # the classifier file is not shipped
+        post.external_classifier = None
     model = MODELS.build(cfg.model)
     assert model.roi_head.proposal_generator.step in (4, 8)
     name = osp.basename(path)

@@ -7,7 +7,7 @@
 Per config and video length: parameters; FLOPs of the tensor-mode forward over the windows the
 detector runs on that video; the median time of ``model.test_step`` on one video of that length
 (data preprocessor, sliding windows, network and the shared post-processing with NMS) after
-warm-up calls; snippets/s; peak memory of the first call above what was resident before it (CPU: peak
+warm-up calls; snippets/s; peak memory of one call above what was resident before it (CPU: peak
 RSS increase in a fresh child process per measurement; CUDA: ``torch.cuda.max_memory_allocated``).
 Ratios are against the first config (the baseline) measured in the same run. Definitions:
 :mod:`tadet.apis.profiling`.
@@ -69,7 +69,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(format_profile_table(results))
     r0 = results[0]
     print(f'device {r0["device"]}, {r0["threads"]} threads, median of {args.repeat} calls after '
-          f'{args.warmup} warm-up; peak memory of the first call: {r0["mem_method"]}; '
+          f'{args.warmup} warm-up; peak memory of one call after warm-up: {r0["mem_method"]}; '
           f'ratios vs {args.configs[0]}')
     if args.out:
         write_json_atomic(dict(results=results, args=vars(args)), args.out, indent=1)

@@ -13,10 +13,10 @@ Definitions (what each number means):
 * ``time_s``: median wall time of ``model.test_step`` on one video of ``length`` snippets
   (data preprocessor, sliding windows, network, the shared post-processing with NMS), after
   warm-up calls; ``snippets_per_s = length / time_s``, ``videos_per_s = 1 / time_s``.
-* ``peak_mem_mb``: extra memory used by the first such call above what was resident before it
-  (model and input already loaded; later calls reuse memory the allocator kept, so the first,
-  which also holds one-time lazy initialisation, is measured). CPU: increase of the process's
-  peak resident set size, measured in a fresh child process per measurement; the kernel's peak counter (``VmHWM``) is reset through
+* ``peak_mem_mb``: extra memory used by one such call (after the warm-up calls) above what was
+  resident before it (model and input loaded). CPU: increase of the process's peak resident
+  set size, measured in a fresh child process per measurement, after ``malloc_trim`` gave the
+  memory the allocator kept from earlier calls back to the OS; the kernel's peak counter (``VmHWM``) is reset through
   ``/proc/self/clear_refs`` just before the call, falling back to ``ru_maxrss`` (not resettable,
   so possibly an underestimate) where that is not allowed. CUDA:
   ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` minus the memory
@@ -210,12 +210,23 @@ def _reset_peak_rss() -> bool:
         return False
 
 
+def _malloc_trim() -> None:
+    """Give memory freed by earlier calls back to the OS (glibc), so that the next call's
+    allocations show up in the resident set again."""
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class _CpuPeak:
     """Peak resident memory added by the code run inside the ``with`` block (bytes)."""
 
     def __enter__(self):
         import gc
         gc.collect()
+        _malloc_trim()
         self.method = 'VmHWM' if _reset_peak_rss() else 'ru_maxrss'
         if self.method == 'VmHWM':
             self.before = _read_status_kb('VmRSS')
@@ -258,8 +269,11 @@ def profile_inference(cfg: Union[str, Config], length: int, repeat: int = 5, war
         with torch.no_grad():
             return model.test_step(data)
 
-    # memory first, on the first call: later calls reuse memory the allocator kept from earlier
-    # ones (RSS would not grow again); the first also holds one-time lazy initialisation
+    if flops and has_tensor_mode(model):
+        out['flops'] = count_flops(cfg, length, c, per_video=True, model=model,
+                                   quiet=True)['flops']
+    for _ in range(warmup):  # also does one-time lazy initialisation before the memory call
+        call()
     if cuda:
         torch.cuda.synchronize(device)
         before = torch.cuda.memory_allocated(device)
@@ -273,11 +287,6 @@ def profile_inference(cfg: Union[str, Config], length: int, repeat: int = 5, war
             call()
         out['peak_mem_mb'] = peak.bytes / 2**20
         out['mem_method'] = peak.method
-    if flops and has_tensor_mode(model):
-        out['flops'] = count_flops(cfg, length, c, per_video=True, model=model,
-                                   quiet=True)['flops']
-    for _ in range(warmup):
-        call()
     times: List[float] = []
     for _ in range(repeat):
         if cuda:

@@ -7,3 +7,4 @@ from .bmn import BMN  # noqa: F401
 from .grid_proposal import GridProposalDetector  # noqa: F401
 from .segtad import SegTAD  # noqa: F401
 from .rcl import RCL  # noqa: F401
+from .gtad import GTAD  # noqa: F401

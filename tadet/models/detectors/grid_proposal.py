@@ -26,9 +26,9 @@ class GridProposalDetector(BaseTADDetector):
     post-processing's (``test_cfg.post_processing``).
 
     Args:
-        encoder: ``[B, C_in, T] -> [B, C, T]`` module config.
+        encoder: module config, ``forward(x [B, C_in, T], mask [B, T]) -> [B, C, T]``.
         tem_head: ``TEMHead`` config.
-        proposal_head: head config with ``forward(feats) -> [B, 2, D, T]`` and
+        proposal_head: head config with ``forward(feats, mask) -> [B, 2, D, T]`` and
             ``loss(maps, masks, gt_segments)``.
         cls_head: optional ``SnippetClassificationHead`` config.
         peak_ratio: BMN's "above this fraction of the maximum" boundary rule (0.5).
@@ -64,9 +64,9 @@ class GridProposalDetector(BaseTADDetector):
     def _forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None) -> dict:
         """Raw outputs: dict(start ``[B, T]``, end ``[B, T]``, maps ``[B, 2, D, T]``,
         cls_logits ``[B, C+1, T]`` or None)."""
-        feats = self.encoder(inputs)
+        feats = self.encoder(inputs, masks)
         start, end = self.tem_head(feats)
-        return dict(start=start, end=end, maps=self.proposal_head(feats),
+        return dict(start=start, end=end, maps=self.proposal_head(feats, masks),
                     cls_logits=None if self.cls_head is None else self.cls_head(feats))
 
     def loss(self, inputs: torch.Tensor, masks: torch.Tensor,

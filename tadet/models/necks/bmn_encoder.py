@@ -1,4 +1,6 @@
 """BMN's base module: the shared temporal encoder under the TEM and the boundary-matching head."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 
@@ -36,6 +38,7 @@ class BMNEncoder(nn.Module):
             ConvBlock1d(in_channels if i == 0 else feat_channels, feat_channels, kernel_size,
                         groups=groups) for i in range(num_convs)])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [B, C_in, T]`` -> ``[B, feat_channels, T]``."""
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``x [B, C_in, T]`` -> ``[B, feat_channels, T]`` (``mask [B, T]`` is accepted for a
+        common encoder interface and unused: padded snippets are zeros, as conv padding)."""
         return self.convs(x)

@@ -1,4 +1,5 @@
 from .afsd_refine_head import AFSDRefineHead, afsd_boundary_regions  # noqa: F401
 from .rcl_head import RCLHead  # noqa: F401
-from .bm_head import BMHead, bm_sampling_weights, grid_map_losses  # noqa: F401
+from .bm_head import BMHead, GridMapHead, bm_sampling_weights  # noqa: F401
+from .gtad_head import GTADHead  # noqa: F401
 from .segtad_pdn import SegTADPDN  # noqa: F401

@@ -48,8 +48,36 @@ def bm_sampling_weights(num_snippets: int, max_duration: int, num_samples: int,
     return weights * valid[..., None, None]
 
 
+class GridMapHead(nn.Module):
+    """Targets and losses shared by the (start, duration) grid heads (BMN's BM head, G-TAD's
+    head). Subclasses set ``max_duration``, ``loss_cls``, ``loss_reg``, ``reg_high_thr`` and
+    ``reg_low_thr`` and produce ``[B, 2, D, T]`` (classification, regression) maps."""
+
+    max_duration: int
+
+    def targets(self, masks: torch.Tensor,
+                gt_segments: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(tIoU targets ``[B, D, T]``, valid cells ``[B, D, T]``)."""
+        T = masks.shape[1]
+        tiou = torch.stack([grid_tiou_targets(g.to(masks.device).float(), T, self.max_duration)
+                            for g in gt_segments])
+        return tiou, grid_valid_mask(masks, self.max_duration)
+
+    def loss(self, maps: torch.Tensor, masks: torch.Tensor,
+             gt_segments: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``maps [B, 2, D, T]``, ``masks [B, T]`` -> ``dict(loss_pem_cls, loss_pem_reg)``:
+        balanced BCE (``loss_cls``, its own positive threshold) on the valid cells and
+        ``loss_reg`` on BMN's high / medium / low sample of them."""
+        tiou, valid = self.targets(masks, gt_segments)
+        weights = tiou_stratified_weights(tiou, valid, self.reg_high_thr, self.reg_low_thr)
+        return dict(
+            loss_pem_cls=self.loss_cls(maps[:, 0], tiou, valid.to(maps.dtype)),
+            loss_pem_reg=self.loss_reg(maps[:, 1], tiou, weight=weights,
+                                       avg_factor=weights.sum()))
+
+
 @MODELS.register_module()
-class BMHead(nn.Module):
+class BMHead(GridMapHead):
     """Boundary-matching layer + PEM.
 
     ``feats [B, C, T]`` -> proposal branch (k3 conv + ReLU to ``feat_channels``) -> BM layer
@@ -141,36 +169,9 @@ class BMHead(nn.Module):
         # run at least as fast on it)
         return out.reshape(D, T, B, -1).permute(2, 0, 1, 3).contiguous().permute(0, 3, 1, 2)
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+    def forward(self, feats: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``feats [B, C, T]`` -> confidence maps ``[B, 2, D, T]`` in (0, 1) (classification,
-        regression)."""
+        regression); ``mask`` is unused (invalid cells are masked in the loss)."""
         x = self.proposal_conv(feats)
         maps = self.map_convs(torch.relu(self.bm_features(x)))
         return maps.sigmoid()
-
-    # -- targets and losses --------------------------------------------------------------------
-    def targets(self, masks: torch.Tensor,
-                gt_segments: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(tIoU targets ``[B, D, T]``, valid cells ``[B, D, T]``)."""
-        T = masks.shape[1]
-        tiou = torch.stack([grid_tiou_targets(g.to(masks.device).float(), T, self.max_duration)
-                            for g in gt_segments])
-        return tiou, grid_valid_mask(masks, self.max_duration)
-
-    def loss(self, maps: torch.Tensor, masks: torch.Tensor,
-             gt_segments: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """``maps [B, 2, D, T]``, ``masks [B, T]`` -> ``dict(loss_pem_cls, loss_pem_reg)``."""
-        return grid_map_losses(maps, *self.targets(masks, gt_segments), self.loss_cls,
-                               self.loss_reg, self.reg_high_thr, self.reg_low_thr)
-
-
-def grid_map_losses(maps: torch.Tensor, tiou: torch.Tensor, valid: torch.Tensor,
-                    loss_cls: nn.Module, loss_reg: nn.Module, high_thr: float = 0.7,
-                    low_thr: float = 0.3) -> Dict[str, torch.Tensor]:
-    """Losses of (classification, regression) confidence maps ``[B, 2, D, T]`` against the
-    cell tIoU ``[B, D, T]`` (shared by BMN and G-TAD): ``loss_cls`` (balanced BCE, its own
-    positive threshold) on valid cells, ``loss_reg`` on the stratified sample."""
-    weights = tiou_stratified_weights(tiou, valid, high_thr, low_thr)
-    return dict(
-        loss_pem_cls=loss_cls(maps[:, 0], tiou, valid.to(maps.dtype)),
-        loss_pem_reg=loss_reg(maps[:, 1], tiou, weight=weights, avg_factor=weights.sum()))

@@ -1,0 +1,157 @@
+"""G-TAD: GCNeXt block and encoder (temporal + semantic graph), G-TAD head (SGAlign of the grid
+cells, shared BMN targets / losses), detector train step and predict on CPU."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+import tadet.models  # noqa: F401
+from tadet.registry import MODELS
+
+from test_bmn import GTS, NUM_CLASSES, batch, samples
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+_THREADS = torch.get_num_threads()
+
+
+def setup_module():
+    init_default_scope('tadet')
+    torch.set_num_threads(1)
+
+
+def teardown_module():
+    torch.set_num_threads(_THREADS)
+
+
+def test_gcnext_shapes_and_cardinality():
+    block = MODELS.build(dict(type='GCNeXt', channels=16, k=3, groups=4, width_per_group=2))
+    x = torch.randn(2, 16, 20)
+    y = block(x)
+    assert y.shape == x.shape and (y >= 0).all()
+    assert block.temporal[1].conv.groups == 4 and block.temporal[1].conv.out_channels == 8
+    assert block.semantic[0].conv.groups == 4 and block.edge_conv.k == 3
+    enc = MODELS.build(dict(type='GCNeXtEncoder', in_channels=8, feat_channels=16,
+                            num_blocks=2, groups=4, width_per_group=2))
+    assert enc(torch.randn(2, 8, 20)).shape == (2, 16, 20) and len(enc.blocks) == 2
+    with pytest.raises(ValueError, match='in_groups'):
+        MODELS.build(dict(type='GCNeXtEncoder', in_channels=6, feat_channels=16))
+
+
+def test_gcnext_semantic_graph_uses_feature_space_neighbours():
+    torch.manual_seed(0)
+    block = MODELS.build(dict(type='GCNeXt', channels=8, k=2, groups=2, width_per_group=4))
+    T = 12
+    x = torch.randn(1, 8, T) * 5
+    x[0, :, 11] = x[0, :, 0] + 0.01  # snippet 11 is snippet 0's nearest neighbour in features
+    x.requires_grad_(True)
+    block(x)[0, :, 0].sum().backward()
+    influence = x.grad[0].abs().sum(0)
+    # snippet 0 sees its temporal neighbour (1, k3 conv) and its feature neighbour (11, far away
+    # in time), nothing else
+    assert influence[1] > 0 and influence[11] > 0
+    assert influence[2:11].sum() == 0
+    # the semantic branch alone: node 0's neighbour set is {0, 11}
+    from tadet.models.layers import knn_indices
+    assert sorted(knn_indices(x.detach(), 2)[0, 0].tolist()) == [0, 11]
+    # a masked (padded) snippet is never a semantic neighbour
+    mask = torch.ones(1, T, dtype=torch.bool)
+    mask[0, 11] = False
+    x2 = x.detach().clone().requires_grad_(True)
+    block(x2, mask)[0, :, 0].sum().backward()
+    assert x2.grad[0, :, 11].abs().sum() == 0
+
+
+def gtad_head_cfg(**kw):
+    cfg = dict(type='GTADHead', in_channels=16, max_duration=24, groups=4, width_per_group=2,
+               align_channels=8, align=dict(type='ProposalAlign1d', inner_bins=4,
+                                            context_bins=2, sampling_ratio=2),
+               mid_channels=16, map_channels=8)
+    cfg.update(kw)
+    return cfg
+
+
+def test_gtad_head_maps_and_sgalign():
+    torch.manual_seed(0)
+    head = MODELS.build(gtad_head_cfg())
+    feats = torch.randn(2, 16, 48)
+    maps = head(feats)
+    assert maps.shape == (2, 2, 24, 48) and ((maps > 0) & (maps < 1)).all()
+    # cell features: zero where the cell leaves the window, and a cell's feature depends only
+    # on the snippets its (context-extended) span reaches
+    x = torch.randn(1, 8, 48, requires_grad=True)
+    cells = head.cell_features(x)
+    assert cells.shape == (1, 16, 24, 48)
+    assert cells[0, :, 23, 30:].abs().sum() == 0      # [30, 54] > 48
+    cells[0, :, 3, 20].sum().backward()                # cell [20, 24], context [18, 26]
+    touched = torch.nonzero(x.grad[0].abs().sum(0)).squeeze(1)
+    assert touched.min() >= 17 and touched.max() <= 26
+    # targets and losses are BMN's
+    from tadet.models.roi_heads import GridMapHead
+    assert isinstance(head, GridMapHead)
+    masks = torch.ones(2, 48, dtype=torch.bool)
+    losses = head.loss(maps, masks, [torch.tensor([[6., 16.]]), torch.tensor([[20., 40.]])])
+    assert set(losses) == {'loss_pem_cls', 'loss_pem_reg'}
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+def small_cfg(**kw):
+    cfg = dict(
+        type='GTAD',
+        encoder=dict(type='GCNeXtEncoder', in_channels=8, feat_channels=16, groups=4,
+                     width_per_group=2),
+        tem_head=dict(type='TEMHead', in_channels=16, feat_channels=16),
+        gtad_head=gtad_head_cfg(),
+        cls_head=dict(type='SnippetClassificationHead', in_channels=16,
+                      num_classes=NUM_CLASSES, feat_channels=16),
+        test_cfg=dict(post_processing=dict(
+            nms=dict(method='gaussian', sigma=0.5, multiclass=True), max_per_video=100)))
+    cfg.update(kw)
+    return cfg
+
+
+def test_gtad_train_step_and_predict():
+    torch.manual_seed(0)
+    model = MODELS.build(small_cfg())
+    x, masks = batch()
+    losses = model(x, masks, samples(), mode='loss')
+    assert set(losses) == {'loss_start', 'loss_end', 'loss_pem_cls', 'loss_pem_reg',
+                           'loss_snippet_cls'}
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    first = None
+    for _ in range(60):
+        total = sum(model(x, masks, samples(), mode='loss').values())
+        first = total.item() if first is None else first
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+    assert total.item() < 0.7 * first
+    model.eval()
+    preds = model(x, masks, samples(), mode='predict')
+    from tadet.models.task_modules import segment_tiou
+    for pred, (segs, labels) in zip(preds, GTS):
+        det = pred.pred_instances
+        assert det.scores.numel() > 0 and (det.scores[:-1] >= det.scores[1:]).all()
+        top = det.segments.float()[:10] * 10 + 0.5  # seconds -> snippets (fps 10, stride 1)
+        for gt, lab in zip(segs, labels):
+            hit = (segment_tiou(top, torch.tensor([gt]))[:, 0] > 0.5) & (det.labels[:10] == lab)
+            assert hit.any(), (gt, lab)
+
+
+def test_gtad_shares_bmn_inference_and_configs_build():
+    from tadet.models.detectors import GridProposalDetector
+    model = MODELS.build(small_cfg())
+    assert isinstance(model, GridProposalDetector)
+    assert type(model).predict_window is GridProposalDetector.predict_window
+    with pytest.raises(TypeError, match='bar'):
+        MODELS.build(small_cfg(bar=1))
+    from mmengine.config import Config
+    for name in ('gtad_thumos14_synth.py', 'gtad_thumos14_i3d.py',
+                 'gtad_activitynet_resize100.py'):
+        cfg = Config.fromfile(osp.join(REPO, 'configs/gtad', name))
+        cfg.model.test_cfg.post_processing.pop('external_classifier', None)
+        assert isinstance(MODELS.build(cfg.model), MODELS.get('GTAD'))

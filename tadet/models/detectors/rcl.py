@@ -6,6 +6,7 @@ anchoring representation and the recurrent refine module (:class:`RCLHead`).
 The encoder is chosen by config: ``neck=dict(type='BMNEncoder', ...)`` or
 ``dict(type='GCNeXtEncoder', ...)`` (both ``[B, C_in, T] -> [B, C, T]``).
 """
+import inspect
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -74,6 +75,8 @@ class RCL(BaseTADDetector):
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(data_preprocessor, train_cfg, test_cfg, init_cfg)
         self.neck = MODELS.build(neck)
+        # G-TAD's encoder keeps padded snippets out of its kNN graph; BMN's takes no mask
+        self._neck_takes_mask = 'mask' in inspect.signature(self.neck.forward).parameters
         self.tem_head = MODELS.build(tem_head)
         self.roi_head = MODELS.build(roi_head)
         self.cls_head = None if cls_head is None else MODELS.build(cls_head)
@@ -81,21 +84,25 @@ class RCL(BaseTADDetector):
         self.test_topk = int(test_topk)
         self.test_score_thr = float(test_score_thr)
 
+    def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """Encoder features ``[B, C, T]`` of ``inputs [B, C_in, T]``."""
+        return self.neck(inputs, masks) if self._neck_takes_mask else self.neck(inputs)
+
     def _forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None) -> tuple:
         """Raw outputs for FLOPs counting: (start, end, per-window proposals of
         ``RCLHead.predict``, class logits or None)."""
         if masks is None:
             masks = inputs.new_ones((inputs.shape[0], inputs.shape[-1]), dtype=torch.bool)
-        feats = self.neck(inputs)
+        feats = self.extract_feat(inputs, masks)
         start, end = self.tem_head(feats)
-        props = self.roi_head.predict(feats, masks)
+        props = self.roi_head.predict(feats, masks, (start, end))
         logits = self.cls_head(feats) if self.cls_head is not None else None
         return start, end, [(p['segments'], p['scores']) for p in props], logits
 
     def loss(self, inputs: torch.Tensor, masks: torch.Tensor,
              data_samples: List[TADDataSample]) -> Dict[str, torch.Tensor]:
         """``inputs [B, C, T]``, ``masks [B, T]`` -> TEM, RCL (and snippet class) losses."""
-        feats = self.neck(inputs)
+        feats = self.extract_feat(inputs, masks)
         gt_segments = [s.gt_instances.segments.to(inputs.device).float() for s in data_samples]
         start, end = self.tem_head(feats)
         losses = dict(self.tem_head.loss(start, end, masks, gt_segments))
@@ -111,10 +118,9 @@ class RCL(BaseTADDetector):
         """``inputs [W, C, L]`` -> per window the refined local-maximum queries, scored
         ``cls * reg`` (x TEM boundary probabilities if ``use_boundary_score``), with classes
         from ``cls_head`` or label 0."""
-        feats = self.neck(inputs)
-        props = self.roi_head.predict(feats, masks)
-        if self.use_boundary_score:
-            start, end = self.tem_head(feats)
+        feats = self.extract_feat(inputs, masks)
+        start, end = self.tem_head(feats)
+        props = self.roi_head.predict(feats, masks, (start, end))
         probs = (self.cls_head.probabilities(self.cls_head(feats))
                  if self.cls_head is not None else None)
         out = []

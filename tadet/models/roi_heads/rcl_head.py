@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tadet.models.layers import ConvBlock1d
+from tadet.models.post_processing.grid_candidates import boundary_peak_mask
 from tadet.models.task_modules.rcl_query_samplers import clamp_queries, grid_queries
 from tadet.models.task_modules.tiou import segment_tiou
 from tadet.registry import MODELS, TASK_UTILS
@@ -41,6 +42,19 @@ def fourier_encode(u: torch.Tensor, num_freqs: int) -> torch.Tensor:
     for k in range(num_freqs):
         parts += [torch.sin((2.0 ** k) * math.pi * u), torch.cos((2.0 ** k) * math.pi * u)]
     return torch.cat(parts, dim=1)
+
+
+class _QueryEmbed(nn.Module):
+    """``ReLU(W_f pooled + W_c coords + b)``: a linear layer on the concatenated query
+    representation, without materialising the concatenation (large at inference)."""
+
+    def __init__(self, feat_dim: int, coord_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.feat = nn.Linear(feat_dim, out_dim)
+        self.coord = nn.Linear(coord_dim, out_dim, bias=False)
+
+    def forward(self, rep: Tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        return F.relu(self.feat(rep[0]) + self.coord(rep[1]))
 
 
 @MODELS.register_module()
@@ -67,6 +81,9 @@ class RCLHead(nn.Module):
         test_max_duration: largest grid query duration at inference (``None``: the window).
         test_refine_topk: at inference only the best ``k`` grid queries per window by CAR
             score (``cls * reg``) are refined and kept (-1: all).
+        test_peak_ratio: if set, the test grid keeps only cells whose start and end snippets
+            are BMN boundary candidates of the TEM (local peaks or above this fraction of the
+            maximum, :func:`boundary_peak_mask`); ``None``: the whole grid.
         local_max_kernel: keep a query only if its final score is the maximum of its
             ``k x k`` neighbourhood in the grid's duration x start map (1: keep all).
     """
@@ -90,6 +107,7 @@ class RCLHead(nn.Module):
                  loss_offset: dict = dict(type='L1Loss'),
                  test_max_duration: Optional[int] = None,
                  test_refine_topk: int = -1,
+                 test_peak_ratio: Optional[float] = None,
                  local_max_kernel: int = 3) -> None:
         super().__init__()
         if num_iters < 0:
@@ -107,6 +125,7 @@ class RCLHead(nn.Module):
         self.min_length = float(min_length)
         self.test_max_duration = None if test_max_duration is None else int(test_max_duration)
         self.test_refine_topk = int(test_refine_topk)
+        self.test_peak_ratio = None if test_peak_ratio is None else float(test_peak_ratio)
         self.local_max_kernel = int(local_max_kernel)
 
         self.query_samplers = [TASK_UTILS.build(s) for s in query_samplers]
@@ -116,14 +135,14 @@ class RCLHead(nn.Module):
         self.loss_offset = MODELS.build(loss_offset)
 
         self.reduce = ConvBlock1d(in_channels, roi_channels, 1)
-        query_dim = roi_channels * self.align.num_bins + 3 * (1 + 2 * self.coord_num_freqs)
-        self.car = nn.Sequential(nn.Linear(query_dim, hidden_channels), nn.ReLU(inplace=True),
+        feat_dim = roi_channels * self.align.num_bins
+        coord_dim = 3 * (1 + 2 * self.coord_num_freqs)
+        self.car = nn.Sequential(_QueryEmbed(feat_dim, coord_dim, hidden_channels),
                                  nn.Linear(hidden_channels, hidden_channels),
                                  nn.ReLU(inplace=True))
         self.car_out = nn.Linear(hidden_channels, 4)
         if self.num_iters > 0:
-            self.refine_embed = nn.Sequential(nn.Linear(query_dim, hidden_channels),
-                                              nn.ReLU(inplace=True))
+            self.refine_embed = _QueryEmbed(feat_dim, coord_dim, hidden_channels)
             self.gru = nn.GRUCell(hidden_channels, hidden_channels)
             self.refine_out = nn.Linear(hidden_channels, 4)
         self._init_outputs()
@@ -141,7 +160,7 @@ class RCLHead(nn.Module):
         return self.reduce(feats)
 
     def query_features(self, x: torch.Tensor, queries: torch.Tensor,
-                       batch_idx: torch.Tensor) -> torch.Tensor:
+                       batch_idx: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Continuous anchoring representation of queries.
 
         Args:
@@ -149,14 +168,14 @@ class RCLHead(nn.Module):
             queries: ``[Q, 2]`` (start, end) window snippets.
             batch_idx: ``[Q]`` window of each query.
         Returns:
-            ``[Q, C' * bins + 3 (1 + 2 F)]``.
+            (pooled features ``[Q, C' * bins]``, coordinate encoding ``[Q, 3 (1 + 2 F)]``).
         """
         q = queries.to(x.dtype)
         length = (q[:, 1] - q[:, 0]).clamp(min=self.min_length)
         pooled = self.align(x, torch.cat([batch_idx.to(x.dtype)[:, None], q], dim=1))
         W = float(x.shape[-1])
         coords = torch.stack([q[:, 0] / W, q[:, 1] / W, length / W], dim=1)
-        return torch.cat([pooled.flatten(1), fourier_encode(coords, self.coord_num_freqs)], 1)
+        return pooled.flatten(1), fourier_encode(coords, self.coord_num_freqs)
 
     # -- stages -------------------------------------------------------------------------------
     def forward_car(self, x: torch.Tensor, queries: torch.Tensor,
@@ -259,11 +278,15 @@ class RCLHead(nn.Module):
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, feats: torch.Tensor, masks: torch.Tensor) -> List[dict]:
+    def predict(self, feats: torch.Tensor, masks: torch.Tensor,
+                boundary_probs: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+                ) -> List[dict]:
         """Score the grid queries, refine them, keep the local maxima.
 
         Args:
             feats: ``[W, C, T]``; masks ``[W, T]``.
+            boundary_probs: TEM (start ``[W, T]``, end ``[W, T]``), needed with
+                ``test_peak_ratio``.
         Returns:
             per window dict(segments ``[K, 2]`` refined segments, scores ``[K]`` =
             sigmoid(cls) * sigmoid(reg) of the last stage, ``queries [K, 2]`` the grid cells
@@ -275,6 +298,14 @@ class RCLHead(nn.Module):
         for w in range(feats.shape[0]):
             T = int(masks[w].sum())
             q, cell = grid_queries(T, self.test_max_duration, device)
+            if self.test_peak_ratio is not None:
+                if boundary_probs is None:
+                    raise ValueError('RCLHead: test_peak_ratio needs boundary_probs')
+                starts = boundary_peak_mask(boundary_probs[0][w], T, self.test_peak_ratio,
+                                            'first')
+                ends = boundary_peak_mask(boundary_probs[1][w], T, self.test_peak_ratio, 'last')
+                sel = starts[cell[:, 1]] & ends[cell[:, 1] + cell[:, 0]]
+                q, cell = q[sel], cell[sel]
             qs.append(q)
             cells.append(cell)
             idx.append(torch.full((q.shape[0],), w, dtype=torch.long, device=device))
@@ -282,7 +313,7 @@ class RCLHead(nn.Module):
         queries, batch_idx, cell, lengths = (torch.cat(qs), torch.cat(idx), torch.cat(cells),
                                              torch.cat(lens))
         h, out = self.forward_car(x, queries, batch_idx)
-        if self.test_refine_topk > 0 and self.num_iters > 0:
+        if self.test_refine_topk > 0:
             score = out[:, 0].sigmoid() * out[:, 1].sigmoid()
             keep = []
             for w in range(feats.shape[0]):

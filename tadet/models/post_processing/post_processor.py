@@ -108,6 +108,13 @@ class TADPostProcessor:
                 raise ValueError(f'post_processing.nms: unknown key(s) {sorted(unknown)}; '
                                  f'allowed: {sorted(NMS_KEYS)}')
         self.nms = None if nms is None else dict(nms)
+        if self.nms is not None and max_per_video > 0:
+            # (soft-)NMS picks in descending final score, so picks beyond the max_per_video
+            # best of each group can never be reported: stopping there gives the same output
+            # and keeps long videos (millions of candidates) linear instead of quadratic
+            cap = int(self.nms.get('max_seg_num', -1))
+            if cap <= 0 or cap > max_per_video:
+                self.nms['max_seg_num'] = int(max_per_video)
         self.pre_nms_topk = pre_nms_topk
         self.score_thr = score_thr
         self.max_per_video = max_per_video

@@ -1,7 +1,8 @@
 # CPU-sized G-TAD on THUMOS14 annotations with synthetic 64-d features (window 128, proposals up
 # to 64 snippets): the paper's structure (GCNeXt encoder, TEM, GCNeXt + SGAlign + 2D convs,
-# BMN's losses) with 64 channels (cardinality 8 x 4), 16 align channels, 4 + 4 bins and a short
-# schedule; class labels from the snippet classification head. See README.md for timings.
+# BMN's losses) with 64 channels (cardinality 8 x 4), 8 align channels, 4 + 4 bins (2 points
+# each), 2D convs 32 -> 16 and a short schedule; class labels from the snippet classification
+# head. See README.md for timings.
 _base_ = ['../_base_/models/gtad.py', '../_base_/datasets/thumos14_synth.py',
           '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
 
@@ -9,17 +10,18 @@ ch = 64
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=ch, groups=8),
     tem_head=dict(in_channels=ch, feat_channels=ch),
-    gtad_head=dict(in_channels=ch, groups=8, align_channels=16,
-                   align=dict(inner_bins=4, context_bins=4), mid_channels=32,
-                   map_channels=16, num_map_convs=2),
+    gtad_head=dict(in_channels=ch, groups=8, align_channels=8,
+                   align=dict(inner_bins=4, context_bins=4, sampling_ratio=2),
+                   mid_channels=32, map_channels=16, num_map_convs=2),
     cls_head=dict(in_channels=ch, feat_channels=ch),
     test_cfg=dict(sliding_window={{_base_.test_sliding_window}}))
 
-max_epochs = 3
+# the BMN synth schedule: 2 epochs at batch 8, Adam 2e-3, x0.1 after 500 of the 656 iterations
+max_epochs = 2
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
-optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[2], gamma=0.1)]
-train_dataloader = dict(batch_size=16, num_workers=1, persistent_workers=False)
+optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=1e-4))
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[500], gamma=0.1)]
+train_dataloader = dict(batch_size=8, num_workers=1, persistent_workers=False)
 val_dataloader = dict(num_workers=1, persistent_workers=False)
 test_dataloader = val_dataloader
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_epochs))

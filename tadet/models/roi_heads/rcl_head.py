@@ -243,17 +243,29 @@ class RCLHead(nn.Module):
 
     def targets(self, queries: torch.Tensor, batch_idx: torch.Tensor,
                 gts: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per query: best tIoU ``[Q]``, offset targets ``[Q, 2]``, offset mask ``[Q]``."""
-        iou = queries.new_zeros(queries.shape[0])
-        offsets = queries.new_zeros(queries.shape)
+        """Per query: best tIoU ``[Q]``, offset targets ``[Q, 2]`` (to that ground truth),
+        offset mask ``[Q]`` (tIoU >= ``offset_iou_thr``). All windows at once: ground truth
+        padded to ``[B, N, 2]``, each query against the ``N`` of its window."""
+        queries = queries.float()  # float32 targets under bf16/fp16 autocast too
+        Q = queries.shape[0]
+        N = max([g.shape[0] for g in gts] + [0])
+        if N == 0 or Q == 0:
+            zeros = queries.new_zeros(Q)
+            return zeros, queries.new_zeros(queries.shape), zeros.bool()
+        padded = queries.new_zeros((len(gts), N, 2))
+        real = torch.zeros((len(gts), N), dtype=torch.bool, device=queries.device)
         for b, g in enumerate(gts):
-            sel = torch.nonzero(batch_idx == b).squeeze(1)
-            if g.numel() == 0 or sel.numel() == 0:
-                continue
-            best, arg = segment_tiou(queries[sel], g).max(dim=1)
-            iou[sel] = best
-            offsets[sel] = self.coder.encode(queries[sel], g[arg])
-        return iou, offsets, iou >= self.offset_iou_thr
+            padded[b, :g.shape[0]] = g
+            real[b, :g.shape[0]] = True
+        cand = padded[batch_idx]  # [Q, N, 2]
+        iou = segment_tiou(queries[:, None].expand(Q, N, 2).reshape(-1, 2),
+                           cand.reshape(-1, 2), aligned=True).reshape(Q, N)
+        iou = iou.masked_fill(~real[batch_idx], -1.0)  # padding never matches
+        best, arg = iou.max(dim=1)
+        best = best.clamp(min=0)
+        offsets = self.coder.encode(queries, cand[torch.arange(Q, device=queries.device), arg])
+        offsets = offsets.masked_fill((best <= 0)[:, None], 0.0)
+        return best, offsets, best >= self.offset_iou_thr
 
     def loss(self, feats: torch.Tensor, masks: torch.Tensor,
              gt_segments: List[torch.Tensor]) -> Dict[str, torch.Tensor]:

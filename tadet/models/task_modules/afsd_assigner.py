@@ -93,6 +93,8 @@ class AFSDAssigner:
             ``(labels [N]`` long, 0 = background; ``tious [N]`` tIoU of each coarse positive with
             its gt, 0 elsewhere).
         """
+        # targets in float32 whatever the autocast dtype of the network outputs
+        coarse, gt_segments = coarse.float(), gt_segments.float()
         n = coarse.shape[0]
         labels = coarse.new_zeros(n, dtype=torch.long)
         tious = coarse.new_zeros(n)

@@ -13,7 +13,6 @@ Ratios are against the first config (the baseline) measured in the same run. Def
 :mod:`tadet.apis.profiling`.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 from typing import List, Optional

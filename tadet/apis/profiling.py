@@ -85,23 +85,10 @@ def input_channels(cfg: Config) -> int:
 
 def build_model(cfg: Config, checkpoint: Optional[str] = None,
                 device: str = 'cpu') -> nn.Module:
-    """The config's detector (``custom_imports`` honoured), weights from ``checkpoint`` if
-    given, in eval mode on ``device``."""
-    from mmengine.registry import init_default_scope
-    from mmengine.utils import import_modules_from_strings
-
-    import tadet.models  # noqa: F401  (registers the detectors)
-    from tadet.registry import MODELS
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.get('default_scope', 'tadet'))
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        from mmengine.runner import load_checkpoint
-        if not os.path.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
-    return model.to(device).eval()
+    """The config's detector in eval mode on ``device`` (see
+    :func:`tadet.apis.inference.init_detector`)."""
+    from .inference import init_detector
+    return init_detector(cfg, checkpoint, device)
 
 
 def has_tensor_mode(model: nn.Module) -> bool:
@@ -177,16 +164,11 @@ def make_video(in_channels: int, length: int, seed: int = 0,
                geometry: Optional[dict] = None) -> dict:
     """One test video for ``model.test_step``: ``dict(inputs=[feats [C, length]],
     data_samples=[TADDataSample])`` with standard-normal features."""
-    from tadet.structures import SnippetGeometry, TADDataSample
+    from .inference import make_test_sample
     geo = dict(DEFAULT_GEOMETRY, **(geometry or {}))
     g = torch.Generator().manual_seed(seed)
     feats = torch.randn(in_channels, length, generator=g)
-    grid = SnippetGeometry(geo['fps'], geo['feature_stride'], geo['offset_frames'])
-    duration = float(grid.snippets_to_seconds(length - 0.5)) + geo['offset_frames'] / geo['fps']
-    sample = TADDataSample(metainfo=dict(
-        video_name=f'profile_{length}', duration=duration, num_snippets=length,
-        window_start=0, window_size=length, valid_length=length, snippet_scale=1.0, **geo))
-    return dict(inputs=[feats], data_samples=[sample])
+    return make_test_sample(feats, video_name=f'profile_{length}', **geo)
 
 
 def _read_status_kb(key: str) -> Optional[int]:

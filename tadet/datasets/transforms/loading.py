@@ -53,7 +53,7 @@ def read_feature_file(path: str, video: str = '', layout: str = 'TC',
                            f'({type(e).__name__}: {e}); re-extract or regenerate it.') from e
     if arr.ndim != 2:
         raise FeatureError(f'Feature file {path} (video {video!r}) has shape {tuple(arr.shape)}; '
-                           f'expected a 2-D [T, C] array (set feature_layout="CT" for [C, T]).')
+                           f'expected a 2-D [T, C] array (set layout="CT" in LoadFeatures for [C, T]).')
     if layout == 'CT':
         arr = arr.T
     elif layout != 'TC':

@@ -21,8 +21,10 @@ test: install
 data: install
 	$(PYTHON) tools/data/make_synthetic.py --preset thumos14_synth
 
+# trains, tests and profiles every method of the spec; a finished run is not redone (delete
+# work_dirs/benchmark/thumos14_synth to start over)
 demo: install
-	$(PYTHON) tools/demo.py
+	$(PYTHON) tools/benchmark.py configs/benchmark/thumos14_synth.py
 
 clean:
 	rm -rf build *.egg-info tadet/*.so work_dirs

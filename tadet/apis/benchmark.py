@@ -191,6 +191,14 @@ def _last_checkpoint(out_dir: str) -> Optional[str]:
     return path if osp.isfile(path) else None
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (data loader workers)."""
+    import resource
+    return sum(getattr(resource.getrusage(who), f)
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ('ru_utime', 'ru_stime'))
+
+
 def _read_json(path: str):
     with open(path) as f:
         return json.load(f)
@@ -220,18 +228,20 @@ def run_one(spec: Config, method: dict, seed: int, profile_length: int,
         resume = 'auto' if _last_checkpoint(out_dir) else None
         log(f'{method["name"]} seed {seed}: training ({method["config"]} -> {out_dir}'
             + (', resuming from its latest checkpoint)' if resume else ')'))
-        t0 = time.time()
+        t0, c0 = time.time(), _cpu_seconds()
         run(method['config'], 'train', work_dir=out_dir, cfg_options=opts, resume=resume)
         train_time = time.time() - t0
-        write_json_atomic(dict(train_time_s=train_time, resumed=bool(resume)), train_file)
+        # CPU seconds too: on a shared machine wall time depends on the other jobs
+        write_json_atomic(dict(train_time_s=train_time, train_cpu_s=_cpu_seconds() - c0,
+                               resumed=bool(resume)), train_file)
     ckpt = _last_checkpoint(out_dir)
     if ckpt is None:
         raise FileNotFoundError(f'{method["name"]} seed {seed}: no checkpoint in {out_dir} '
                                 f'(last_checkpoint); train it first (run without --eval-only)')
     log(f'{method["name"]} seed {seed}: testing {ckpt}')
-    t0 = time.time()
+    t0, c0 = time.time(), _cpu_seconds()
     metrics = run(method['config'], 'test', work_dir=out_dir, cfg_options=opts, checkpoint=ckpt)
-    test_time = time.time() - t0
+    test_time, test_cpu = time.time() - t0, _cpu_seconds() - c0
     evaluation = _read_json(osp.join(out_dir, 'eval_result.json'))
     prof_cfg = dict(spec.get('profile') or {})
     prof_cfg.pop('length', None)
@@ -247,7 +257,9 @@ def run_one(spec: Config, method: dict, seed: int, profile_length: int,
         tiou_thresholds=evaluation['tiou_thresholds'], mAP=evaluation['mAP'],
         average_mAP=evaluation['average_mAP'], per_class_AP=evaluation['per_class_AP'],
         metrics={k: float(v) for k, v in metrics.items()}, train_time_s=train_time,
-        test_time_s=test_time, num_test_videos=evaluation.get('num_videos'), profile=cost)
+        test_time_s=test_time, test_cpu_s=test_cpu,
+        train_cpu_s=_read_json(train_file).get('train_cpu_s') if osp.isfile(train_file) else None,
+        num_test_videos=evaluation.get('num_videos'), profile=cost)
     write_json_atomic(result, result_file, indent=1)
     return result
 

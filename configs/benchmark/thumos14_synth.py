@@ -26,4 +26,5 @@ methods = [
     dict(name='SegTAD', config='configs/segtad/segtad_thumos14_synth.py'),
     dict(name='RCL', config='configs/rcl/rcl_bmn_thumos14_synth.py'),
     dict(name='BMN', config='configs/bmn/bmn_thumos14_synth.py'),
+    dict(name='G-TAD', config='configs/gtad/gtad_thumos14_synth.py'),
 ]

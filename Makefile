@@ -22,9 +22,10 @@ data: install
 	$(PYTHON) tools/data/make_synthetic.py --preset thumos14_synth
 
 # trains, tests and profiles every method of the spec; a finished run is not redone (delete
-# work_dirs/benchmark/thumos14_synth to start over)
+# work_dirs/benchmark/thumos14_synth to start over). One OpenMP thread unless set: with the
+# data loader process beside it, two threads on a 2-core CPU oversubscribe it.
 demo: install
-	$(PYTHON) tools/benchmark.py configs/benchmark/thumos14_synth.py
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PYTHON) tools/benchmark.py configs/benchmark/thumos14_synth.py
 
 clean:
 	rm -rf build *.egg-info tadet/*.so work_dirs

@@ -18,7 +18,7 @@ schedule = {
     'default_hooks.logger.interval': 50,
 }
 # speed and memory on one test video of the median test length (tadet.apis.profiling)
-profile = dict(length='median', repeat=5, warmup=2, device='cpu')
+profile = dict(length='median', repeat=3, warmup=1, device='cpu')
 
 methods = [
     dict(name='AFSD', config='configs/afsd/afsd_thumos14_synth.py'),

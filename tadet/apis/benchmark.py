@@ -407,7 +407,8 @@ def save_plots(summary: dict, out_dir: str) -> List[str]:
     save(fig, 'accuracy_vs_speed.png')
 
     classes = list(methods[0]['per_class_AP']) if methods else []
-    fig = Figure(figsize=(max(7.0, 0.5 * len(classes) * max(1, len(methods)) / 2 + 2), 4.8))
+    fig = Figure(figsize=(min(24.0, max(8.0, 0.12 * len(classes) * max(1, len(methods)) + 3)),
+                          4.8))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     x = np.arange(len(classes))

@@ -7,10 +7,10 @@ import numpy as np
 
 
 def _class_colors(names: Sequence[str]) -> Dict[str, tuple]:
+    """Distinct colours for the classes drawn (tab10, tab20 beyond 10 classes)."""
     from matplotlib import colormaps
-    cmap = colormaps['tab20']
-    # the 10 dark tab20 colours first, then their light partners: neighbours stay distinct
-    return {n: cmap((2 * i) % 20 + (i // 10) % 2) for i, n in enumerate(names)}
+    cmap = colormaps['tab10' if len(names) <= 10 else 'tab20']
+    return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
 
 
 def plot_detection_timeline(ground_truth: Sequence[dict], predictions: Sequence[dict],
@@ -36,8 +36,10 @@ def plot_detection_timeline(ground_truth: Sequence[dict], predictions: Sequence[
 
     from tadet.evaluation.functional import segment_tiou
     preds = sorted(predictions, key=lambda p: -float(p['score']))[:max(int(top), 0)]
-    names = list(classes) if classes else sorted(
-        {str(e['label']) for e in list(ground_truth) + preds})
+    drawn = {str(e['label']) for e in list(ground_truth) + preds}
+    # colours for the drawn classes only (in the dataset's class order when given)
+    names = [c for c in classes if c in drawn] if classes else sorted(drawn)
+    names += sorted(drawn - set(names))
     colors = _class_colors(names)
     gt_segs = np.asarray([g['segment'] for g in ground_truth], np.float64).reshape(-1, 2)
     gt_labels = np.asarray([str(g['label']) for g in ground_truth])
@@ -47,7 +49,8 @@ def plot_detection_timeline(ground_truth: Sequence[dict], predictions: Sequence[
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     for (s, e), lab in zip(gt_segs, gt_labels):
-        ax.barh(0, e - s, left=s, height=0.7, color=colors.get(lab, 'k'), edgecolor='k')
+        ax.barh(0, e - s, left=s, height=0.7, color=colors.get(lab, 'k'), edgecolor='k',
+                linewidth=0.5)
     for i, p in enumerate(preds):
         s, e = (float(x) for x in p['segment'])
         lab, score = str(p['label']), float(p['score'])
@@ -67,8 +70,7 @@ def plot_detection_timeline(ground_truth: Sequence[dict], predictions: Sequence[
     ax.set_title(f'{video}: ground truth and top {len(preds)} predictions '
                  f'(solid edge: tIoU >= {tiou_thr:.2f} with a same-class ground truth)',
                  fontsize=9)
-    used = [n for n in names if n in set(gt_labels) | {str(p['label']) for p in preds}]
-    ax.legend(handles=[Patch(color=colors[n], label=n) for n in used], fontsize=7,
+    ax.legend(handles=[Patch(color=colors[n], label=n) for n in names], fontsize=7,
               loc='upper left', bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis='x', alpha=0.3)
     fig.tight_layout()

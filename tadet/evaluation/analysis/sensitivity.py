@@ -145,7 +145,7 @@ def plot_sensitivity(result: Dict, path: str) -> str:
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels([f'{r["bucket"]}\n{_range_text(*r["range"], unit)}' for r in rows],
                            fontsize=7)
-        ax.set_ylim(0, 105)
+        ax.set_ylim(0, min(105.0, 1.3 * max(vals + [100 * result['overall']]) + 8))
         ax.set_ylabel(f'mAP@{result["tiou_thr"]:.2f} (%)')
         ax.set_title(f'Sensitivity to action {char}')
         ax.legend(fontsize=8)

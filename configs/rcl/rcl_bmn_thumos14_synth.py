@@ -1,9 +1,10 @@
 # CPU-sized RCL on the BMN base, THUMOS14 annotations with synthetic 64-d features (window 128):
 # the full method (BMN encoder + TEM, continuous anchoring representation, M = 2 GRU refine
 # iterations, the three query samplers, all losses) with 64 / 16 channels, sampled training
-# queries (256 grid + 256 random + 16 per gt per window), test grid up to 64 snippets with the
-# best 100 CAR queries per window refined, and a snippet classification head for THUMOS14
-# class labels. Sized for `make demo` (see configs/rcl/README.md for the timings).
+# queries (128 grid + 128 random + 16 per gt per window), a test grid up to 64 snippets
+# restricted to BMN's TEM boundary candidates with the best 100 CAR queries per window refined,
+# and a snippet classification head for THUMOS14 class labels. Sized for `make demo` (see
+# configs/rcl/README.md for the timings).
 _base_ = ['../_base_/models/rcl.py', '../_base_/datasets/thumos14_synth.py',
           '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
 
@@ -15,21 +16,22 @@ model = dict(
     roi_head=dict(
         in_channels=channels, roi_channels=16, hidden_channels=64,
         proposal_align=dict(inner_bins=4, context_bins=4, sampling_ratio=2),
-        query_samplers=[dict(type='GridQuerySampler', max_duration=max_duration, max_num=256),
+        query_samplers=[dict(type='GridQuerySampler', max_duration=max_duration, max_num=128),
                         dict(type='RandomQuerySampler', jitter=0.5, max_duration=max_duration,
-                             max_num=256),
+                             max_num=128),
                         dict(type='ScaleInvariantQuerySampler', num_per_gt=16, spread=0.5)],
         test_max_duration=max_duration,
+        test_peak_ratio=0.5,
         test_refine_topk=100),
     cls_head=dict(type='SnippetClassificationHead', in_channels=channels, num_classes=20,
                   feat_channels=channels),
     test_cfg=dict(sliding_window={{_base_.test_sliding_window}}, window_batch_size=32))
 
 # Adam 1e-3 with the paper's 1e-5 L2 as weight decay; short schedule
-max_epochs = 4
+max_epochs = 3
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-5))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[3], gamma=0.1)]
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[2], gamma=0.1)]
 train_dataloader = dict(batch_size=16, num_workers=1, persistent_workers=False)
 val_dataloader = dict(num_workers=1, persistent_workers=False)
 test_dataloader = val_dataloader

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tadet_testing import FIXTURES, make_tiny_dataset
+from tadet_testing import FIXTURES, forget_module, make_tiny_dataset
 
 
 @pytest.fixture
@@ -21,10 +21,7 @@ def custom_module_dir(tmp_path):
     sys.path.insert(0, str(d))
     yield str(d)
     sys.path.remove(str(d))
-    sys.modules.pop('tiny_tad', None)
-    from tadet.registry import HOOKS, MODELS
-    MODELS._module_dict.pop('TinyTAD', None)  # the next test imports it afresh
-    HOOKS._module_dict.pop('KillAtIterHook', None)
+    forget_module('tiny_tad')  # the next test imports it afresh
 
 
 

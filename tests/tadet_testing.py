@@ -9,6 +9,18 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FIXTURES = osp.join(REPO, 'tests', 'fixtures')
 
 
+def forget_module(name: str = 'tiny_tad') -> None:
+    """Drop an imported fixture module and everything it registered, so the next test can
+    import it afresh (mmengine refuses to register a name twice)."""
+    import sys
+
+    from tadet.registry import HOOKS, MODELS
+    sys.modules.pop(name, None)
+    for registry in (MODELS, HOOKS):
+        for key in [k for k, v in registry._module_dict.items() if v.__module__ == name]:
+            registry._module_dict.pop(key)
+
+
 def make_tiny_dataset(root, num_train=4, num_test=2, feat_dim=8, num_snippets=48, fps=10.0,
                       stride=2, offset=0, seed=0, classes=('jump', 'run')):
     """Writes ann.json, classes.txt and one [T, C] .npy per video; features carry class

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tadet_testing import FIXTURES, REPO, make_tiny_dataset, tiny_config_text
+from tadet_testing import FIXTURES, REPO, forget_module, make_tiny_dataset, tiny_config_text
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import benchmark as benchmark_tool  # noqa: E402
@@ -45,9 +45,7 @@ def custom_dir(tmp_path_factory):
     sys.path.insert(0, str(d))
     yield d
     sys.path.remove(str(d))
-    sys.modules.pop('tiny_tad', None)
-    from tadet.registry import MODELS
-    MODELS._module_dict.pop('TinyTAD', None)
+    forget_module('tiny_tad')
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from tadet_testing import FIXTURES, REPO, make_tiny_dataset, tiny_config_text
+from tadet_testing import FIXTURES, REPO, forget_module, make_tiny_dataset, tiny_config_text
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import infer as infer_tool  # noqa: E402
@@ -34,9 +34,7 @@ def trained(tmp_path_factory):
     yield dict(cfg=str(cfg), ckpt=str(work / 'epoch_3.pth'), preds=str(preds),
                data=tiny_data, tmp=tmp_path)
     sys.path.remove(str(custom))
-    sys.modules.pop('tiny_tad', None)
-    from tadet.registry import MODELS
-    MODELS._module_dict.pop('TinyTAD', None)
+    forget_module('tiny_tad')
 
 
 def test_inference_matches_test_tool(trained):

@@ -159,7 +159,7 @@ def check_protocol(spec: Config, cfg_options: Optional[dict] = None) -> Dict[str
     return cfgs
 
 
-def test_video_lengths(cfg: Config) -> List[int]:
+def video_lengths_of_test_set(cfg: Config) -> List[int]:
     """Snippets of every video of ``cfg``'s test set (feature datasets)."""
     from mmengine.registry import init_default_scope
 
@@ -465,7 +465,7 @@ def run_benchmark(spec_path: str, work_dir: Optional[str] = None,
     cfgs = check_protocol(spec, cfg_options)
     length = (spec.get('profile') or {}).get('length', 'median')
     if length == 'median':
-        lengths = test_video_lengths(next(iter(cfgs.values())))
+        lengths = video_lengths_of_test_set(next(iter(cfgs.values())))
         length = int(statistics.median(lengths))
         log(f'benchmark {spec.name}: {len(lengths)} test videos, median length {length} '
             f'snippets (used for the speed and memory measurements)')

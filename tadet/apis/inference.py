@@ -16,7 +16,7 @@ from mmengine.config import Config
 from tadet.structures import SnippetGeometry
 
 
-def test_classes(cfg: Config) -> List[str]:
+def classes_of_test_set(cfg: Config) -> List[str]:
     """Class names of the config's test dataset (annotations only, no feature is read)."""
     from mmengine.registry import init_default_scope
 
@@ -161,7 +161,7 @@ def inference_detector(model: nn.Module, features: Union[str, np.ndarray, torch.
         getattr(model, 'dataset_meta', None) or {}).get('classes')
     if names is None and getattr(model, 'cfg', None) is not None:
         try:
-            names = test_classes(model.cfg)
+            names = classes_of_test_set(model.cfg)
         except Exception:  # no readable annotation file here: indices name the classes
             names = None
     out = []

@@ -16,9 +16,9 @@ Definitions (what each number means):
 * ``peak_mem_mb``: extra memory used by one such call (after the warm-up calls) above what was
   resident before it (model and input loaded). CPU: increase of the process's peak resident
   set size, measured in a fresh child process per measurement, after ``malloc_trim`` gave the
-  memory the allocator kept from earlier calls back to the OS; the kernel's peak counter (``VmHWM``) is reset through
-  ``/proc/self/clear_refs`` just before the call, falling back to ``ru_maxrss`` (not resettable,
-  so possibly an underestimate) where that is not allowed. CUDA:
+  memory the allocator kept from earlier calls back to the OS; the kernel's peak counter
+  (``VmHWM``) is reset through ``/proc/self/clear_refs`` just before the call, falling back to
+  ``ru_maxrss`` (not resettable, so possibly an underestimate) where that is not allowed. CUDA:
   ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` minus the memory
   allocated before the call.
 """

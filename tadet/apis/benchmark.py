@@ -283,6 +283,7 @@ def summarize(results: Sequence[dict], spec: Config) -> dict:
                      for c in classes}
         avg = _mean_std([r['average_mAP'] for r in runs])
         trains = [r['train_time_s'] for r in runs if r['train_time_s'] is not None]
+        cpus = [r['train_cpu_s'] for r in runs if r.get('train_cpu_s') is not None]
         cost = runs[0]['profile']
         methods.append(dict(
             name=m['name'], config=m['config'], seeds=[r['seed'] for r in runs],
@@ -291,6 +292,7 @@ def summarize(results: Sequence[dict], spec: Config) -> dict:
             average_mAP_mean=avg[0], average_mAP_std=avg[1], per_class_AP=per_class,
             params=cost['params'], flops=cost['flops'],
             train_time_s=statistics.fmean(trains) if trains else None,
+            train_cpu_s=statistics.fmean(cpus) if cpus else None,
             profile_length=cost['length'],
             snippets_per_s=statistics.fmean(r['profile']['snippets_per_s'] for r in runs),
             videos_per_s=statistics.fmean(r['profile']['videos_per_s'] for r in runs),
@@ -310,8 +312,8 @@ def report_rows(summary: dict) -> tuple:
     methods = summary['methods']
     thr = methods[0]['tiou_thresholds'] if methods else []
     acc = [['method'] + [f'mAP@{t:.2f}' for t in thr] + ['average mAP', 'seeds']]
-    cost = [['method', 'params', 'FLOPs', 'train time (s)', 'snippets/s', 'videos/s',
-             'peak mem (MB)']]
+    cost = [['method', 'params', 'FLOPs', 'train time (s)', 'train CPU (s)', 'snippets/s',
+             'videos/s', 'peak mem (MB)']]
     for m in methods:
         n = len(m['seeds'])
         acc.append([m['name']] + [_pm(a, s, n) for a, s in zip(m['mAP_mean'], m['mAP_std'])] +
@@ -319,6 +321,7 @@ def report_rows(summary: dict) -> tuple:
                     ' '.join(str(s) for s in m['seeds'])])
         cost.append([m['name'], _fmt_count(m['params']), _fmt_count(m['flops']),
                      'n/a' if m['train_time_s'] is None else f'{m["train_time_s"]:.0f}',
+                     'n/a' if m.get('train_cpu_s') is None else f'{m["train_cpu_s"]:.0f}',
                      f'{m["snippets_per_s"]:.0f}', f'{m["videos_per_s"]:.2f}',
                      f'{m["peak_mem_mb"]:.1f}'])
     return acc, cost
@@ -345,8 +348,8 @@ def _cost_note(summary: dict) -> str:
     return (f'FLOPs and speed per test video of {m["profile_length"]} snippets '
             f'(median length of the test set unless set), {m["device"]}, {m["threads"]} '
             f'thread(s); speed = median time of model.test_step incl. post-processing; '
-            f'peak mem = extra memory of one call ({m["mem_method"]}); mAP mean +- std over '
-            f'seeds.')
+            f'peak mem = extra memory of one call ({m["mem_method"]}); train CPU = CPU seconds '
+            f'of the training run and its data loader workers; mAP mean +- std over seeds.')
 
 
 def format_markdown(summary: dict) -> str:

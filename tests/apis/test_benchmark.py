@@ -84,6 +84,7 @@ def test_report_tables_files_and_aggregation(bench):
     assert tiny['mAP_mean'][0] == pytest.approx((runs[0]['mAP'][0] + runs[1]['mAP'][0]) / 2)
     assert f'{100 * tiny["average_mAP_mean"]:.2f} +- {100 * tiny["average_mAP_std"]:.2f}' in out
     assert runs[0]['train_time_s'] > 0 and runs[0]['profile']['snippets_per_s'] > 0
+    assert 0 < runs[0]['train_cpu_s'] and tiny['train_cpu_s'] > 0 and 'train CPU' in out
     # speed measured on one video of the median test length (test videos: 48..63 snippets)
     assert 48 <= runs[0]['profile']['length'] <= 63
     assert set(tiny['per_class_AP']) == {'jump', 'run'}

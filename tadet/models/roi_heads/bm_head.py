@@ -11,41 +11,51 @@ from tadet.models.task_modules.grid_targets import (grid_tiou_targets, grid_vali
 from tadet.registry import MODELS
 
 
-def bm_sampling_weights(num_snippets: int, max_duration: int, num_samples: int,
-                        num_samples_per_bin: int, prop_boundary_ratio: float) -> torch.Tensor:
-    """BMN's boundary-matching sampling weights (dense, float64, CPU).
+def bm_sampling_matrix(num_snippets: int, max_duration: int, num_samples: int,
+                       num_samples_per_bin: int, prop_boundary_ratio: float) -> torch.Tensor:
+    """BMN's boundary-matching sampling weights as a sparse ``[D*T, N*T]`` matrix (float64,
+    CPU, coalesced): row ``d * T + s`` is cell ``(d, s)``, column ``n * T + i`` the weight of
+    snippet ``i`` in its bin ``n``.
 
     Cell ``(d, s)`` is the segment ``[s, s + d + 1]`` (window snippets); it is extended by
     ``prop_boundary_ratio * length`` on both sides and cut into ``num_samples`` bins of
     ``num_samples_per_bin`` evenly spaced points (bin-centred). Each point is linearly
     interpolated between its two neighbouring snippets (snippet ``i`` sits at coordinate
     ``i + 0.5``); points outside the window contribute 0 (zero padding), as in BMN. A bin's
-    feature is the mean of its points.
-
-    Returns:
-        ``[D, T, N, T]``: weight of input snippet ``i`` (last axis) in bin ``n`` of cell
-        ``(d, s)``; zero for cells that end after the window.
+    feature is the mean of its points. Cells that end after the window have no weights.
     """
     T, D, N, K = int(num_snippets), int(max_duration), int(num_samples), int(num_samples_per_bin)
     if min(T, D, N, K) < 1:
-        raise ValueError('bm_sampling_weights: all sizes must be >= 1')
-    start = torch.arange(T, dtype=torch.float64)[None, :]            # [1, T]
-    length = torch.arange(1, D + 1, dtype=torch.float64)[:, None]    # [D, 1]
-    lo = start - prop_boundary_ratio * length
-    span = length * (1 + 2 * prop_boundary_ratio)
-    k = (torch.arange(N * K, dtype=torch.float64) + 0.5) / (N * K)   # [NK]
-    pos = lo[..., None] + span[..., None] * k - 0.5                  # index space, [D, T, NK]
+        raise ValueError('bm_sampling_matrix: all sizes must be >= 1')
+    start = torch.arange(T, dtype=torch.float64)[None, :, None]           # [1, T, 1]
+    length = torch.arange(1, D + 1, dtype=torch.float64)[:, None, None]   # [D, 1, 1]
+    k = (torch.arange(N * K, dtype=torch.float64) + 0.5) / (N * K)       # [NK]
+    # sample positions in index space (snippet i at index i), [D, T, NK]
+    pos = start - prop_boundary_ratio * length + length * (1 + 2 * prop_boundary_ratio) * k - 0.5
     left = pos.floor()
     frac = pos - left
-    weights = torch.zeros(D, T, N * K, T + 2, dtype=torch.float64)
-    # column j + 1 holds snippet j; columns 0 and T + 1 collect out-of-window points
-    idx = (left + 1).clamp(0, T + 1).long()
-    weights.scatter_add_(3, idx[..., None], (1 - frac)[..., None])
-    idx = (left + 2).clamp(0, T + 1).long()
-    weights.scatter_add_(3, idx[..., None], frac[..., None])
-    weights = weights[..., 1:T + 1].reshape(D, T, N, K, T).mean(dim=3)
-    valid = (start + length) <= T
-    return weights * valid[..., None, None]
+    row = (torch.arange(D)[:, None, None] * T + torch.arange(T)[None, :, None]).expand_as(pos)
+    col_bin = (torch.arange(N * K) // K).expand_as(pos) * T
+    valid_cell = (start + length <= T).expand_as(pos)
+    rows, cols, vals = [], [], []
+    for offset, w in ((0, 1 - frac), (1, frac)):
+        snippet = left.long() + offset
+        ok = valid_cell & (snippet >= 0) & (snippet < T) & (w > 0)
+        rows.append(row[ok])
+        cols.append(col_bin[ok] + snippet[ok])
+        vals.append(w[ok] / K)
+    indices = torch.stack([torch.cat(rows), torch.cat(cols)])
+    return torch.sparse_coo_tensor(indices, torch.cat(vals), (D * T, N * T),
+                                   check_invariants=False).coalesce()
+
+
+def bm_sampling_weights(num_snippets: int, max_duration: int, num_samples: int,
+                        num_samples_per_bin: int, prop_boundary_ratio: float) -> torch.Tensor:
+    """Dense view of :func:`bm_sampling_matrix`: ``[D, T, N, T]``, the weight of input snippet
+    ``i`` (last axis) in bin ``n`` of cell ``(d, s)`` (for tests and the reference layer)."""
+    T, D, N = int(num_snippets), int(max_duration), int(num_samples)
+    return bm_sampling_matrix(T, D, N, num_samples_per_bin,
+                              prop_boundary_ratio).to_dense().reshape(D, T, N, T)
 
 
 class GridMapHead(nn.Module):
@@ -141,11 +151,9 @@ class BMHead(GridMapHead):
         snippet ``i``)), cached per ``(T, device, dtype)`` (the other keys are fixed here)."""
         key = (int(num_snippets), str(device), dtype)
         if key not in self._cache:
-            w = bm_sampling_weights(num_snippets, self.max_duration, self.num_samples,
-                                    self.num_samples_per_bin, self.prop_boundary_ratio)
-            D, T, N, _ = w.shape
-            self._cache[key] = w.reshape(D * T, N * T).to(dtype).to_sparse().coalesce().to(
-                device)
+            mat = bm_sampling_matrix(num_snippets, self.max_duration, self.num_samples,
+                                     self.num_samples_per_bin, self.prop_boundary_ratio)
+            self._cache[key] = mat.to(dtype=dtype, device=device)
         return self._cache[key]
 
     def bm_feature_map(self, x: torch.Tensor) -> torch.Tensor:

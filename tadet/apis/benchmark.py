@@ -191,6 +191,19 @@ def _last_checkpoint(out_dir: str) -> Optional[str]:
     return path if osp.isfile(path) else None
 
 
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=str))
+
+
+def _changed_keys(saved: Optional[dict], opts: dict) -> List[str]:
+    """Option keys whose value differs from those a finished run recorded (none recorded:
+    nothing to compare)."""
+    if saved is None:
+        return []
+    now = _jsonable(opts)
+    return sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+
+
 def _cpu_seconds() -> float:
     """CPU time of this process and its finished children (data loader workers)."""
     import resource
@@ -215,10 +228,15 @@ def run_one(spec: Config, method: dict, seed: int, profile_length: int,
     from .runner import run
     out_dir = run_dir(spec.work_dir, method['name'], seed)
     result_file = osp.join(out_dir, RESULT_FILE)
+    opts = run_options(spec, method, seed, out_dir, cfg_options)
     if osp.isfile(result_file):
         log(f'{method["name"]} seed {seed}: finished earlier ({result_file}), not redone')
-        return _read_json(result_file)
-    opts = run_options(spec, method, seed, out_dir, cfg_options)
+        done = _read_json(result_file)
+        changed = _changed_keys(done.get('options'), opts)
+        if changed:
+            log(f'WARNING: {method["name"]} seed {seed} finished with other settings than the '
+                f'spec / options now give ({changed}); delete {out_dir} to run it again')
+        return done
     train_file = osp.join(out_dir, TRAIN_FILE)
     if eval_only:
         train_time = _read_json(train_file)['train_time_s'] if osp.isfile(train_file) else None
@@ -257,7 +275,7 @@ def run_one(spec: Config, method: dict, seed: int, profile_length: int,
         tiou_thresholds=evaluation['tiou_thresholds'], mAP=evaluation['mAP'],
         average_mAP=evaluation['average_mAP'], per_class_AP=evaluation['per_class_AP'],
         metrics={k: float(v) for k, v in metrics.items()}, train_time_s=train_time,
-        test_time_s=test_time, test_cpu_s=test_cpu,
+        options=_jsonable(opts), test_time_s=test_time, test_cpu_s=test_cpu,
         train_cpu_s=_read_json(train_file).get('train_cpu_s') if osp.isfile(train_file) else None,
         num_test_videos=evaluation.get('num_videos'), profile=cost)
     write_json_atomic(result, result_file, indent=1)

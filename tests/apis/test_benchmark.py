@@ -109,9 +109,16 @@ def test_resume_and_eval_only(bench, capsys):
     assert 'Wide seed 1: testing' in out and 'Tiny seed 0: testing' in out
     assert ': training' not in out
     assert os.path.getmtime(work / 'Tiny' / 'seed_1' / 'result.json') == mtime
+    assert 'finished with other settings' not in out
     res = json.load(open(work / 'Tiny' / 'seed_0' / 'result.json'))
     # the train time recorded when it was trained is kept
     assert res['checkpoint'].endswith('epoch_1.pth') and res['train_time_s'] > 0
+    # a finished run is kept even when the spec changed, with a warning naming the key
+    assert benchmark_tool.main([bench['spec'], '--methods', 'Tiny', '--seeds', '1',
+                                '--cfg-options', 'model.hidden=4']) == 0
+    out = capsys.readouterr().out
+    assert 'not redone' in out and 'finished with other settings' in out
+    assert "['model.hidden']" in out
     # nothing trained in an empty work dir: one clear error
     code = run_cli(benchmark_tool.main, [bench['spec'], '--eval-only', '--work-dir',
                                          str(bench['root'] / 'empty')])

@@ -2,7 +2,7 @@
 # to 64 snippets): the paper's structure (GCNeXt encoder, TEM, GCNeXt + SGAlign + 2D convs,
 # BMN's losses) with 64 channels (cardinality 8 x 4), 8 align channels, 4 inner + 2 context bins
 # (one point each), 2D convs 32 -> 16 and a short schedule; class labels from the snippet
-# classification head. See README.md for timings (4 + 4 bins x 2 points: +0.8 mAP, +12% time).
+# classification head. See README.md for timings (4 + 4 bins x 2 points: +0.8 mAP, +11% CPU time).
 _base_ = ['../_base_/models/gtad.py', '../_base_/datasets/thumos14_synth.py',
           '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
 

@@ -140,7 +140,7 @@ def plot_fp_profile(profile: Dict, path: str) -> str:
     counts = np.asarray(profile['counts'], dtype=np.float64)
     frac = 100 * counts / np.maximum(counts.sum(1, keepdims=True), 1)
     ks = np.asarray(profile['top_k'])
-    fig = Figure(figsize=(10, 4.2))
+    fig = Figure(figsize=(10, 4.6))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 2, 1)
     bottom = np.zeros(len(ks))
@@ -154,7 +154,9 @@ def plot_fp_profile(profile: Dict, path: str) -> str:
     ax.set_ylabel('predictions (%)')
     ax.set_ylim(0, 100)
     ax.set_title(f'False-positive profile, tIoU {profile["tiou_thr"]:.2f}')
-    ax.legend(fontsize=7, loc='lower left')
+    # one legend under both panels: inside, it would hide the bars
+    fig.legend(*ax.get_legend_handles_labels(), loc='lower center', ncol=len(CATEGORIES),
+               fontsize=8, frameon=False)
     ax = fig.add_subplot(1, 2, 2)
     errs = [100 * profile['error_breakdown'][e] for e in ERROR_TYPES]
     bars = ax.bar(range(len(ERROR_TYPES)), errs, color=[COLORS[e] for e in ERROR_TYPES])
@@ -165,7 +167,7 @@ def plot_fp_profile(profile: Dict, path: str) -> str:
     ax.set_ylabel(f'errors among the top {ks[-1]}G (%)')
     ax.set_ylim(0, 105)
     ax.set_title('Error breakdown')
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=100)
     return path

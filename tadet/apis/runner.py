@@ -2,7 +2,6 @@
 import os
 import os.path as osp
 import shutil
-import time
 import uuid
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -34,9 +33,8 @@ def prepare_config(config: str, work_dir: Optional[str] = None,
         # mmengine names its logger/visualizer instances CONFIG_TIMESTAMP and reuses an
         # existing one of that name: two runs started in the same second in one process (the
         # benchmark, tests) would share (and write into) the first run's log folder
-        stamp = time.strftime('%Y%m%d_%H%M%S')
-        cfg.experiment_name = (f'{osp.splitext(osp.basename(config))[0]}_{stamp}_'
-                               f'{uuid.uuid4().hex[:6]}')
+        # (mmengine appends the timestamp to the name)
+        cfg.experiment_name = f'{osp.splitext(osp.basename(config))[0]}_{uuid.uuid4().hex[:6]}'
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:

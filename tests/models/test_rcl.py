@@ -180,8 +180,8 @@ def test_iteration_loss_weights():
     head.iter_loss_decay = 1e-6  # stage 0 (CAR) ~ 0, stage 1 (refine) weight 1
     torch.manual_seed(1)
     last = head.loss(feats, masks, gts)
-    full = {k: float(v) for k, v in full.items()}
-    last = {k: float(v) for k, v in last.items()}
+    full = {k: float(v.detach()) for k, v in full.items()}
+    last = {k: float(v.detach()) for k, v in last.items()}
     assert all(last[k] < full[k] for k in full)
     assert all(last[k] > 0.2 * full[k] for k in full)
 

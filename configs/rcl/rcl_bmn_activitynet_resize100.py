@@ -10,7 +10,7 @@ _base_ = ['../_base_/models/rcl.py', '../_base_/datasets/activitynet_resize100.p
           '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
 
 model = dict(
-    neck=dict(in_channels={{_base_.feat_dim}}),
+    encoder=dict(in_channels={{_base_.feat_dim}}),
     test_cfg=dict(
         sliding_window=None,
         post_processing=dict(

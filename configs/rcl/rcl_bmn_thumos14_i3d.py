@@ -9,7 +9,7 @@ _base_ = ['../_base_/models/rcl.py', '../_base_/datasets/thumos14_i3d.py',
 
 max_duration = 64
 model = dict(
-    neck=dict(in_channels={{_base_.feat_dim}}),
+    encoder=dict(in_channels={{_base_.feat_dim}}),
     roi_head=dict(
         query_samplers=[dict(type='GridQuerySampler', max_duration=max_duration),
                         dict(type='RandomQuerySampler', jitter=0.5, max_duration=max_duration),

@@ -11,7 +11,7 @@ _base_ = ['../_base_/models/rcl.py', '../_base_/datasets/thumos14_synth.py',
 channels = 64
 max_duration = 64
 model = dict(
-    neck=dict(in_channels={{_base_.feat_dim}}, feat_channels=channels),
+    encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=channels),
     tem_head=dict(in_channels=channels, feat_channels=channels),
     roi_head=dict(
         in_channels=channels, roi_channels=16, hidden_channels=64,

@@ -4,6 +4,6 @@
 # Not run here (no features).
 _base_ = ['./rcl_bmn_thumos14_i3d.py']
 
-model = dict(neck=dict(_delete_=True, type='GCNeXtEncoder', in_channels={{_base_.feat_dim}},
+model = dict(encoder=dict(_delete_=True, type='GCNeXtEncoder', in_channels={{_base_.feat_dim}},
                        feat_channels={{_base_.feat_channels}}, num_blocks=2, in_groups=4, k=3,
                        groups=32, width_per_group=4))

@@ -235,7 +235,7 @@ def test_one_refine_iteration_moves_queries_toward_the_gt():
 
 # -- detector -------------------------------------------------------------------------------
 def rcl_cfg(neck, **kw):
-    cfg = dict(type='RCL', neck=neck,
+    cfg = dict(type='RCL', encoder=neck,
                tem_head=dict(type='TEMHead', in_channels=16, feat_channels=16),
                roi_head=head_cfg(in_channels=16),
                cls_head=dict(type='SnippetClassificationHead', in_channels=16, num_classes=3,
@@ -281,7 +281,7 @@ def test_rcl_train_step_and_predict(neck):
     total = sum(losses.values())
     assert torch.isfinite(total)
     total.backward()
-    for name in ('neck', 'tem_head', 'roi_head', 'cls_head'):
+    for name in ('encoder', 'tem_head', 'roi_head', 'cls_head'):
         grads = [p.grad for p in getattr(model, name).parameters()]
         assert any(g is not None and g.abs().sum() > 0 for g in grads), name
     model.eval()
@@ -330,5 +330,5 @@ def test_configs_build():
             post.external_classifier = None
         model = MODELS.build(cfg.model)
         assert model.roi_head.num_iters == (0 if 'car_only' in f else 2), f
-        assert type(model.neck).__name__ == ('GCNeXtEncoder' if '_gtad_' in f
+        assert type(model.encoder).__name__ == ('GCNeXtEncoder' if '_gtad_' in f
                                              else 'BMNEncoder'), f

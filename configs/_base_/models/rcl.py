@@ -1,13 +1,13 @@
 # RCL (Wang et al., CVPR 2022) on the BMN base: BMN encoder (2 x k3 grouped conv, 256 channels)
 # + temporal evaluation head (start / end) + RCL head (continuous anchoring representation +
 # recurrent refine module, M = 2 iterations). Swap the base with
-# model.neck=dict(type='GCNeXtEncoder', ...) (configs/rcl/rcl_gtad_*.py). Sizes of the
+# model.encoder=dict(type='GCNeXtEncoder', ...) (configs/rcl/rcl_gtad_*.py). Sizes of the
 # full model; the layout of the refine module is ours (configs/rcl/README.md).
 feat_channels = 256
 window = 128
 model = dict(
     type='RCL',
-    neck=dict(type='BMNEncoder', in_channels=2048, feat_channels=feat_channels, num_convs=2,
+    encoder=dict(type='BMNEncoder', in_channels=2048, feat_channels=feat_channels, num_convs=2,
               groups=4),
     tem_head=dict(type='TEMHead', in_channels=feat_channels, feat_channels=feat_channels,
                   num_convs=1, groups=4, loss=dict(type='BalancedBCELoss', pos_thr=0.5)),

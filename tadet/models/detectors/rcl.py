@@ -3,7 +3,7 @@ proposal detectors. The base (BMN's or G-TAD's encoder + the temporal evaluation
 kept; the discrete boundary-matching / graph proposal map is replaced by the continuous
 anchoring representation and the recurrent refine module (:class:`RCLHead`).
 
-The encoder is chosen by config: ``neck=dict(type='BMNEncoder', ...)`` or
+The encoder is chosen by config: ``encoder=dict(type='BMNEncoder', ...)`` or
 ``dict(type='GCNeXtEncoder', ...)`` (both ``[B, C_in, T] -> [B, C, T]``).
 """
 import inspect
@@ -44,7 +44,7 @@ class RCL(BaseTADDetector):
     """Encoder + TEM head + RCL head (+ optional snippet classification head).
 
     Args:
-        neck: temporal encoder (``BMNEncoder`` or ``GCNeXtEncoder``).
+        encoder: temporal encoder (``BMNEncoder`` or ``GCNeXtEncoder``).
         tem_head: ``TEMHead`` (start / end probabilities and their loss).
         roi_head: ``RCLHead`` (CAR + refine, query samplers, losses).
         cls_head: optional ``SnippetClassificationHead`` on the encoder features: class
@@ -62,7 +62,7 @@ class RCL(BaseTADDetector):
     """
 
     def __init__(self,
-                 neck: dict,
+                 encoder: dict,
                  tem_head: dict,
                  roi_head: dict,
                  cls_head: Optional[dict] = None,
@@ -74,9 +74,9 @@ class RCL(BaseTADDetector):
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(data_preprocessor, train_cfg, test_cfg, init_cfg)
-        self.neck = MODELS.build(neck)
+        self.encoder = MODELS.build(encoder)
         # G-TAD's encoder keeps padded snippets out of its kNN graph; BMN's takes no mask
-        self._neck_takes_mask = 'mask' in inspect.signature(self.neck.forward).parameters
+        self._encoder_takes_mask = 'mask' in inspect.signature(self.encoder.forward).parameters
         self.tem_head = MODELS.build(tem_head)
         self.roi_head = MODELS.build(roi_head)
         self.cls_head = None if cls_head is None else MODELS.build(cls_head)
@@ -86,7 +86,7 @@ class RCL(BaseTADDetector):
 
     def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Encoder features ``[B, C, T]`` of ``inputs [B, C_in, T]``."""
-        return self.neck(inputs, masks) if self._neck_takes_mask else self.neck(inputs)
+        return self.encoder(inputs, masks) if self._encoder_takes_mask else self.encoder(inputs)
 
     def _forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None) -> tuple:
         """Raw outputs for FLOPs counting: (start, end, per-window proposals of

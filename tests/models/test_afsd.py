@@ -288,6 +288,36 @@ def test_gradients_reach_frame_branch_through_boundary_pooling():
     assert model.neck.levels[0].conv.weight.grad.abs().sum() > 0
 
 
+def test_refine_feature_grad_scales_what_reaches_the_shared_features():
+    x, masks, samples = make_batch()
+    refine_side = ('loss_refine_cls', 'loss_refine_loc', 'loss_quality', 'loss_bcl',
+                   'loss_contrastive')
+
+    def grads(g):
+        model = build(refine_feature_grad=g)
+        torch.manual_seed(1)  # the contrastive splice draws its background at random
+        losses = model(x, masks, samples, mode='loss')
+        sum(losses[k] for k in refine_side).backward()
+
+        def collect(module):
+            return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten()
+                              for p in module.parameters()])
+        return (torch.cat([collect(model.neck), collect(model.coarse_head)]),
+                torch.cat([collect(model.refine_head), collect(model.frame_branch)]))
+
+    shared1, own1 = grads(1.0)
+    shared_half, own_half = grads(0.5)
+    shared0, own0 = grads(0.0)
+    assert shared1.abs().sum() > 0
+    assert torch.allclose(shared_half, 0.5 * shared1, rtol=1e-4, atol=1e-6)
+    assert shared0.abs().sum() == 0  # detached: the coarse part only learns from its own losses
+    # the refinement side itself learns the same either way
+    assert torch.allclose(own0, own1, rtol=1e-4, atol=1e-6)
+    assert own0.abs().sum() > 0
+    with pytest.raises(ValueError, match='refine_feature_grad'):
+        build(refine_feature_grad=1.5)
+
+
 def test_splice_layout():
     model = build()
     x = torch.arange(L, dtype=torch.float32).repeat(1, C_IN, 1)

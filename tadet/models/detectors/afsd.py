@@ -53,6 +53,11 @@ class AFSD(BaseTADDetector):
         refine_score_weight: weight ``w`` of the refined class probabilities in the score
             ``((1 - w) softmax(coarse) + w softmax(refined)) * sigmoid(quality)`` (AFSD: 0.5).
         use_quality_score: multiply the score by ``sigmoid(quality)`` (AFSD: True).
+        refine_feature_grad: fraction of the refinement and boundary-consistency gradients that
+            reaches the shared features (the pyramid via the frame-level branch, the coarse
+            head's towers). 1.0 trains everything jointly as AFSD does; 0.0 detaches them, so
+            the coarse part is trained as in the coarse-only baseline and the refinement head,
+            frame-level branch and BCL learn on top of it.
         data_preprocessor / test_cfg / init_cfg: see ``BaseTADDetector``; ``train_cfg``: AFSD has
             no options there (any key is an error).
     """
@@ -82,6 +87,7 @@ class AFSD(BaseTADDetector):
                  test_score_thr: float = 0.001,
                  refine_score_weight: float = 0.5,
                  use_quality_score: bool = True,
+                 refine_feature_grad: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -100,6 +106,9 @@ class AFSD(BaseTADDetector):
             raise ValueError('AFSD: refine_score_weight must be in [0, 1]')
         self.refine_score_weight = float(refine_score_weight)
         self.use_quality_score = bool(use_quality_score)
+        if not 0.0 <= refine_feature_grad <= 1.0:
+            raise ValueError('AFSD: refine_feature_grad must be in [0, 1]')
+        self.refine_feature_grad = float(refine_feature_grad)
 
         def with_classes(cfg, name):
             if not isinstance(cfg, dict) or 'type' not in cfg:
@@ -147,8 +156,18 @@ class AFSD(BaseTADDetector):
         elif inputs.dim() != 3:
             raise ValueError(f'AFSD (feature mode) takes [B, C, L], got {tuple(inputs.shape)}')
         feats = self.neck(x)
-        frame = self.frame_branch(feats[0], inputs.shape[2])
+        frame = self.frame_branch(self._shared(feats[0]), inputs.shape[2])
         return feats, frame
+
+    def _shared(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as seen by the refinement side: same value, gradient scaled by
+        ``refine_feature_grad`` (0 = detached)."""
+        g = self.refine_feature_grad
+        if g == 1.0:
+            return x
+        if g == 0.0:
+            return x.detach()
+        return x * g + x.detach() * (1.0 - g)
 
     def _run_heads(self, feats: List[torch.Tensor], frame: torch.Tensor, length: int) -> dict:
         """Raw outputs concatenated over levels (``N = sum T_l`` priors)."""
@@ -164,7 +183,9 @@ class AFSD(BaseTADDetector):
         out = dict(centres=torch.cat(centres), coarse=torch.cat(segs, dim=1),
                    coarse_logits=torch.cat([x.transpose(1, 2) for x in logits], dim=1))
         if self.refine_head is not None:
-            offsets, rlogits, quality = self.refine_head(loc_feats, cls_feats, frame, segs, length)
+            offsets, rlogits, quality = self.refine_head(
+                [self._shared(f) for f in loc_feats], [self._shared(f) for f in cls_feats],
+                frame, segs, length)
             out['offsets'] = torch.cat([x.transpose(1, 2) for x in offsets], dim=1)
             out['refine_logits'] = torch.cat([x.transpose(1, 2) for x in rlogits], dim=1)
             if quality[0] is not None:

@@ -1,11 +1,12 @@
 """Benchmark detectors side by side: ``python tools/benchmark.py SPEC [--seeds 0 1 2]
-[--work-dir D] [--methods NAME ...] [--eval-only] [--cfg-options k=v ...]``.
+[--work-dir D] [--methods NAME ...] [--jobs N] [--eval-only] [--cfg-options k=v ...]``.
 
 SPEC lists the methods (name + config), the shared dataset and evaluator and schedule
 overrides (see ``configs/benchmark/thumos14_synth.py`` and docs/benchmark.md). Every (method,
-seed) run is trained and tested with the tools/train.py / tools/test.py machinery, one after
-another, in ``WORK_DIR/<method>/seed_<seed>``; a run whose ``result.json`` exists is finished
-and not redone, so running the same command again resumes an interrupted benchmark.
+seed) run is trained and tested with the tools/train.py / tools/test.py machinery
+(``--jobs N``: N runs at a time in worker processes) in ``WORK_DIR/<method>/seed_<seed>``; a
+run whose ``result.json`` exists is finished and not redone, so running the same command
+again resumes an interrupted benchmark.
 ``--eval-only`` tests the existing checkpoints instead of training. The report (tables,
 ``report.md``, ``report.json``, ``mAP_vs_tiou.png``, ``accuracy_vs_speed.png``,
 ``per_class_AP.png``) is printed and written to the work dir.
@@ -26,6 +27,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--seeds', nargs='+', type=int, help='seeds (default: the spec\'s, or 0)')
     p.add_argument('--work-dir', help='output folder (default: the spec\'s work_dir)')
     p.add_argument('--methods', nargs='+', help='run only these methods of the spec')
+    p.add_argument('--jobs', type=int,
+                   help='train and test this many runs at a time in worker processes '
+                        '(default: the spec\'s jobs, else 1); profiles still run one at a time')
     p.add_argument('--eval-only', action='store_true',
                    help='test existing checkpoints of the work dir, do not train')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -38,7 +42,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from tadet.apis.benchmark import run_benchmark
     run_benchmark(args.spec, work_dir=args.work_dir, seeds=args.seeds,
                   cfg_options=args.cfg_options, eval_only=args.eval_only,
-                  methods=args.methods)
+                  methods=args.methods, jobs=args.jobs)
     return 0
 
 

@@ -126,6 +126,49 @@ def test_resume_and_eval_only(bench, capsys):
     assert code == 2 and 'no checkpoint' in err and 'Traceback' not in err
 
 
+def test_parallel_runs_match_sequential_runs(bench, tmp_path, capsys):
+    """--jobs 2: train + test in two worker processes, profiles after; same metrics as the
+    sequential benchmark, each run's output in its run.log, the report says so."""
+    work = tmp_path / 'par'
+    assert benchmark_tool.main([bench['spec'], '--jobs', '2', '--work-dir', str(work)]) == 0
+    out = capsys.readouterr().out
+    assert '4 run(s) training and testing 2 at a time' in out
+    for name in ('Tiny', 'Wide'):
+        for seed in (0, 1):
+            par = json.load(open(work / name / f'seed_{seed}' / 'result.json'))
+            seq = json.load(open(bench['work'] / name / f'seed_{seed}' / 'result.json'))
+            assert par['mAP'] == seq['mAP'] and par['average_mAP'] == seq['average_mAP']
+            assert par['train_parallel_runs'] == 2 and par['profile']['snippets_per_s'] > 0
+            assert 'Epoch(train)' in (work / name / f'seed_{seed}' / 'run.log').read_text()
+    rep = json.load(open(work / 'report.json'))
+    assert [m['train_parallel_runs'] for m in rep['methods']] == [2, 2]
+    assert 'up to 2 at a time' in out
+    # finished runs are not redone, in parallel mode too
+    assert benchmark_tool.main([bench['spec'], '--jobs', '2', '--work-dir', str(work)]) == 0
+    out = capsys.readouterr().out
+    assert out.count('not redone') == 4 and 'at a time;' not in out
+    # --eval-only in parallel: tested once, in the workers (not again before profiling)
+    os.remove(work / 'Wide' / 'seed_0' / 'result.json')
+    os.remove(work / 'Tiny' / 'seed_1' / 'result.json')
+    assert benchmark_tool.main([bench['spec'], '--jobs', '2', '--work-dir', str(work),
+                                '--eval-only']) == 0
+    out = capsys.readouterr().out
+    assert '2 run(s) testing 2 at a time' in out and ': testing' not in out
+    assert (work / 'Wide' / 'seed_0' / 'run.log').read_text().count(': testing') == 2
+    assert json.load(open(work / 'Wide' / 'seed_0' / 'result.json'))['mAP'] == json.load(
+        open(bench['work'] / 'Wide' / 'seed_0' / 'result.json'))['mAP']
+
+
+def test_parallel_run_failure_names_the_run(bench, tmp_path, capsys):
+    from tadet.apis import run_cli
+    spec = write_spec(tmp_path, bench['data'], tmp_path / 'w',
+                      extra="methods[1]['cfg_options']['model.hiden'] = 3")
+    code = run_cli(benchmark_tool.main, [spec, '--jobs', '2', '--seeds', '0'])
+    err = capsys.readouterr().err
+    assert code == 2 and 'Wide seed 0' in err and 'hiden' in err and 'run.log' in err
+    assert not glob.glob(str(tmp_path / 'w' / '*' / 'seed_0' / 'result.json'))
+
+
 def test_spec_errors(bench, capsys):
     from tadet.apis import run_cli
     from tadet.apis.benchmark import check_protocol, load_spec

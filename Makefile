@@ -3,10 +3,29 @@ PYTHON ?= python3
 TORCH_VERSION ?= 2.13.0
 PIP := $(PYTHON) -m pip
 
-.PHONY: install test demo data clean
+.PHONY: install reinstall test demo data clean
+
+# Set-up is redone only when it is needed: a second `make demo` / `make test` does not rebuild
+# the ops extension (~80 s). It is needed when there is no stamp, the stamp is older than
+# setup.py / pyproject.toml / requirements / the ops sources, another python made it, or
+# `import tadet` does not give this checkout with its compiled ops. `make reinstall` forces it.
+STAMP := build/.installed
+INSTALL_INPUTS := setup.py pyproject.toml $(wildcard requirements/*.txt) \
+	$(shell find tadet/ops/csrc -type f ! -name '*.pyc' 2>/dev/null)
+PY_ID := import sys; print(sys.executable)
+INSTALLED_OK := import os, sys, tadet, tadet.ops as o; \
+	here = os.path.samefile(os.path.dirname(tadet.__file__), '$(CURDIR)/tadet'); \
+	ext = os.environ.get('TADET_NO_EXT') == '1' or o.available()['cpu']; sys.exit(0 if here and ext else 1)
+
+install:
+	@if [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$$($(PYTHON) -c '$(PY_ID)')" ] \
+		&& [ -z "$$(find $(INSTALL_INPUTS) -newer $(STAMP) 2>/dev/null)" ] \
+		&& (cd / && $(PYTHON) -c "$(INSTALLED_OK)") 2>/dev/null; then \
+		echo "tadet: installed and up to date ($(STAMP)); make reinstall to force set-up"; \
+	else $(MAKE) --no-print-directory reinstall; fi
 
 # torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
-install:
+reinstall:
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install torch==$(TORCH_VERSION)
 	$(PIP) install -q -r requirements/build.txt
 	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt
@@ -14,6 +33,7 @@ install:
 	$(PYTHON) -m tadet.utils.collect_env
 	@# a failed extension build must not pass silently as "reference ops only"
 	@[ "$$TADET_NO_EXT" = "1" ] || $(PYTHON) -c "import sys, tadet.ops as o; sys.exit(0 if o.available()['cpu'] else 'error: compiled ops extension was not built (see the pip output above)')"
+	@mkdir -p build && $(PYTHON) -c '$(PY_ID)' > $(STAMP)
 
 test: install
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider

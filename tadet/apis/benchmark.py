@@ -312,7 +312,8 @@ def run_one(spec: Config, method: dict, seed: int, profile_length: int,
 
 # how many runs train at once in this process's benchmark (recorded with the train time)
 _PARALLEL_RUNS = [1]
-_STATUS = re.compile(r'(Epoch\((?:train|test)\)\s*(?:\[\d+\])?\[\s*\d+/\d+\]).*?(eta: \S+)?\s')
+_STATUS = re.compile(r'Epoch\((train|test)\)\s*((?:\[\d+\])?\[\s*\d+/\d+\])')
+_ETA = re.compile(r'eta: (\S+)')
 
 
 def _train_and_test_worker(spec_path: str, work_dir: str, method: dict, seed: int,
@@ -330,18 +331,20 @@ def _train_and_test_worker(spec_path: str, work_dir: str, method: dict, seed: in
     train_and_test(spec, method, seed, cfg_options, eval_only)
 
 
-def _run_status(log_file: str) -> str:
-    """Where a run is, from the last progress line of its log (``train [3][50/164] eta ...``)."""
+def _run_status(log_file: str) -> Optional[str]:
+    """Where a run is, from the last progress line of its log (``train [3][ 50/164] eta
+    0:01:32``); ``'starting'`` before the first one, None if the run has no log yet."""
     try:
         with open(log_file, 'rb') as f:
             f.seek(max(0, os.path.getsize(log_file) - 20000))
             lines = f.read().decode('utf-8', 'replace').splitlines()
     except OSError:
-        return 'starting'
+        return None
     for line in reversed(lines):
-        m = _STATUS.search(line + ' ')
+        m = _STATUS.search(line)
         if m:
-            return ' '.join(x for x in m.groups() if x).replace('Epoch(', '').replace(')', ' ')
+            eta = _ETA.search(line)
+            return f'{m.group(1)} {m.group(2)}' + (f' eta {eta.group(1)}' if eta else '')
     return 'starting'
 
 
@@ -387,10 +390,12 @@ def train_and_test_parallel(spec_path: str, spec: Config, runs: Sequence[tuple],
                     raise wrapped from err
                 log(f'{name} seed {s}: trained and tested ({time.time() - start:.0f} s '
                     f'elapsed)')
-            running = [futures[f] for f in pending if f.running()]
-            if running and not done:
-                log('running: ' + '; '.join(f'{n} seed {s}: {_run_status(lf)}'
-                                             for n, s, lf in running))
+            # a queued run can count as running (the pool pre-fetches): only runs with a log
+            status = [(n, s, _run_status(lf)) for n, s, lf in
+                      (futures[f] for f in pending if f.running())]
+            status = [f'{n} seed {s}: {st}' for n, s, st in status if st is not None]
+            if status and not done:
+                log('running: ' + '; '.join(status))
 
 def _mean_std(values: Sequence[float]) -> tuple:
     values = [float(v) for v in values]

@@ -159,6 +159,20 @@ def test_parallel_runs_match_sequential_runs(bench, tmp_path, capsys):
         open(bench['work'] / 'Wide' / 'seed_0' / 'result.json'))['mAP']
 
 
+def test_run_status_from_log(tmp_path):
+    from tadet.apis.benchmark import _run_status
+    log = tmp_path / 'run.log'
+    assert _run_status(str(log)) is None  # not started: no status line
+    log.write_text('loading annotations\n')
+    assert _run_status(str(log)) == 'starting'
+    log.write_text('x - INFO - Epoch(train)  [3][ 50/164]  lr: 1e-3  eta: 0:01:32  time: 0.2\n'
+                   'x - INFO - Exp name: afsd\n')
+    assert _run_status(str(log)) == 'train [3][ 50/164] eta 0:01:32'
+    with open(log, 'a') as f:
+        f.write('x - INFO - Epoch(test) [150/210]    eta: 0:00:12  time: 0.1\n')
+    assert _run_status(str(log)) == 'test [150/210] eta 0:00:12'
+
+
 def test_parallel_run_failure_names_the_run(bench, tmp_path, capsys):
     from tadet.apis import run_cli
     spec = write_spec(tmp_path, bench['data'], tmp_path / 'w',

@@ -102,3 +102,38 @@ def test_bf16_autocast_train_step_and_predict_on_cpu(config):
         out = model(x[:1], masks[:1], [sample(gts)], mode='predict')[0].pred_instances
     # (an untrained model may score everything below the threshold: only finiteness is asserted)
     assert torch.isfinite(out.scores.float()).all() and torch.isfinite(out.segments).all()
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('config', CONFIGS, ids=lambda p: osp.basename(p)[:-3])
+def test_fp16_amp_train_steps_and_predict_on_cuda(config):
+    """What ``--amp`` does on a GPU (mmengine AmpOptimWrapper: fp16 autocast + dynamic loss
+    scale), for every detector: a few optimizer steps stay finite and change the weights, and
+    predict under autocast gives finite detections."""
+    if not torch.cuda.is_available():
+        pytest.skip('no CUDA device')
+    from mmengine.optim import AmpOptimWrapper
+    cfg = Config.fromfile(config)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).cuda()
+    feat_dim = cfg.get('feat_dim', 64)
+    wrapper = AmpOptimWrapper(optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+                              loss_scale='dynamic')
+    x = torch.randn(2, feat_dim, T, device='cuda')
+    masks = torch.ones(2, T, dtype=torch.bool, device='cuda')
+    gts = CASES['long_and_short_actions']
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.train()
+    for _ in range(3):
+        with wrapper.optim_context(model):
+            losses = model(x, masks, [sample(gts), sample(gts)], mode='loss')
+        total = sum(v.sum() for k, v in losses.items() if 'loss' in k)
+        assert torch.isfinite(total), {k: float(v) for k, v in losses.items()}
+        wrapper.update_params(total)
+    changed = [k for k, v in model.state_dict().items()
+               if v.is_floating_point() and not torch.equal(v, before[k])]
+    assert changed, 'no parameter was updated (every step skipped by the loss scaler?)'
+    model.eval()
+    with torch.no_grad(), torch.autocast('cuda', dtype=torch.float16):
+        out = model(x[:1], masks[:1], [sample(gts)], mode='predict')[0].pred_instances
+    assert torch.isfinite(out.scores.float()).all() and torch.isfinite(out.segments).all()

@@ -5,6 +5,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from tadet_testing import REPO, tiny_config_text
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
@@ -89,3 +91,47 @@ def test_failed_run_leaves_no_partial_output(tmp_path, tiny_data, custom_module_
     code = run_cli(train_tool.main, [cfg, '--work-dir', str(work), '--cfg-options',
                                      'model.hiden=3'])
     assert code == 2 and sorted(p.name for p in work.iterdir()) == ['keep.txt']
+
+
+def _amp_train_and_test(tmp_path, data, expected_wrapper):
+    import torch
+    from mmengine.config import Config
+    cfg = write_cfg(tmp_path, data, epochs=2)
+    work = str(tmp_path / 'amp')
+    assert train_tool.main([cfg, '--work-dir', work, '--amp']) == 0
+    dumped = Config.fromfile(osp.join(work, 'tiny_cfg.py'))
+    assert dumped.optim_wrapper.type == expected_wrapper
+    state = torch.load(osp.join(work, 'epoch_2.pth'), weights_only=False)['state_dict']
+    assert all(torch.isfinite(v).all() for v in state.values())
+    out = str(tmp_path / 'preds.json')
+    assert test_tool.main([cfg, osp.join(work, 'epoch_2.pth'), '--out', out,
+                           '--work-dir', work]) == 0
+    assert set(json.load(open(out))['results']) == {'test_video_0', 'test_video_1'}
+
+
+def test_amp_flag_trains_with_bf16_autocast_on_cpu(tmp_path, tiny_data, custom_module_dir,
+                                                   monkeypatch):
+    """``--amp`` without CUDA: the CPU bf16 autocast wrapper, a finite checkpoint that tests."""
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    _amp_train_and_test(tmp_path, tiny_data, 'CPUAutocastOptimWrapper')
+
+
+@pytest.mark.cuda
+def test_amp_flag_trains_with_fp16_on_cuda(tmp_path, tiny_data, custom_module_dir):
+    """``--amp`` with CUDA: mmengine's AmpOptimWrapper (fp16, dynamic loss scale)."""
+    import torch
+    if not torch.cuda.is_available():
+        pytest.skip('no CUDA device')
+    _amp_train_and_test(tmp_path, tiny_data, 'AmpOptimWrapper')
+
+
+def test_cpu_autocast_wrapper_runs_the_forward_in_bf16():
+    import torch
+    from tadet.engine import CPUAutocastOptimWrapper
+    model = torch.nn.Linear(4, 3)
+    wrapper = CPUAutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    with wrapper.optim_context(model):
+        assert torch.is_autocast_enabled('cpu')
+        out = model(torch.randn(2, 4))
+    assert out.dtype == torch.bfloat16 and not torch.is_autocast_enabled('cpu')

@@ -1,7 +1,7 @@
 # CPU-sized A2Net on THUMOS14 annotations with synthetic 64-d features (window 128): same
 # structure as the paper (base + k9, 6 levels, 5 anchors, both heads, same losses and weights),
-# channels divided by ~8, a short schedule (10 epochs: 355 s of training on the idle 2-core CPU
-# in `make demo`, 19 min while other jobs loaded it; see README.md).
+# channels divided by ~8, a short schedule (10 epochs: 355 s of training on the idle 2-core CPU,
+# 19 min while other jobs loaded it; see README.md). `make demo` cuts it to 6 epochs.
 _base_ = ['../_base_/models/a2net.py', '../_base_/datasets/thumos14_synth.py',
           '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
 

@@ -397,6 +397,7 @@ def train_and_test_parallel(spec_path: str, spec: Config, runs: Sequence[tuple],
             if status and not done:
                 log('running: ' + '; '.join(status))
 
+
 def _mean_std(values: Sequence[float]) -> tuple:
     values = [float(v) for v in values]
     return (statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0)

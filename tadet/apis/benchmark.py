@@ -224,11 +224,12 @@ def _read_json(path: str):
 
 def train_and_test(spec: Config, method: dict, seed: int,
                    cfg_options: Optional[dict] = None, eval_only: bool = False,
-                   log=print, retest: Optional[bool] = None) -> dict:
+                   log=print, retest: Optional[bool] = None, parallel_runs: int = 1) -> dict:
     """Train (unless ``eval_only`` or trained earlier) and test one run; writes
-    ``train_time.json`` and ``test_result.json`` and returns the test record. A run already
-    tested on its latest checkpoint with the same options is not tested again unless ``retest``
-    (default: ``eval_only``)."""
+    ``train_time.json`` (with ``parallel_runs``, the runs training at the same time) and
+    ``test_result.json`` and returns the test record. A run already tested on its latest
+    checkpoint with the same options is not tested again unless ``retest`` (default:
+    ``eval_only``)."""
     from tadet.evaluation.functional import write_json_atomic
 
     from .runner import run
@@ -243,7 +244,7 @@ def train_and_test(spec: Config, method: dict, seed: int,
         run(method['config'], 'train', work_dir=out_dir, cfg_options=opts, resume=resume)
         # CPU seconds too: on a shared machine wall time depends on the other jobs
         write_json_atomic(dict(train_time_s=time.time() - t0, train_cpu_s=_cpu_seconds() - c0,
-                               resumed=bool(resume), parallel_runs=_PARALLEL_RUNS[0]),
+                               resumed=bool(resume), parallel_runs=parallel_runs),
                           train_file)
     ckpt = _last_checkpoint(out_dir)
     if ckpt is None:
@@ -310,8 +311,6 @@ def run_one(spec: Config, method: dict, seed: int, profile_length: int,
     return result
 
 
-# how many runs train at once in this process's benchmark (recorded with the train time)
-_PARALLEL_RUNS = [1]
 _STATUS = re.compile(r'Epoch\((train|test)\)\s*((?:\[\d+\])?\[\s*\d+/\d+\])')
 _ETA = re.compile(r'eta: (\S+)')
 
@@ -325,10 +324,9 @@ def _train_and_test_worker(spec_path: str, work_dir: str, method: dict, seed: in
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     sys.stdout.flush(), sys.stderr.flush()
     os.dup2(fd, 1), os.dup2(fd, 2)
-    _PARALLEL_RUNS[0] = parallel_runs
     spec = load_spec(spec_path)
     spec.work_dir = work_dir
-    train_and_test(spec, method, seed, cfg_options, eval_only)
+    train_and_test(spec, method, seed, cfg_options, eval_only, parallel_runs=parallel_runs)
 
 
 def _run_status(log_file: str) -> Optional[str]:

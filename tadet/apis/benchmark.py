@@ -596,12 +596,7 @@ def run_benchmark(spec_path: str, work_dir: Optional[str] = None,
     spec = load_spec(spec_path)
     if work_dir is not None:
         spec.work_dir = work_dir
-    if log is None:
-        from mmengine.logging import MMLogger
-        os.makedirs(spec.work_dir, exist_ok=True)
-        # a fresh current logger: the datasets' messages go to this terminal and file too
-        log = MMLogger.get_instance(f'benchmark_{next(_LOGGER_IDS)}', log_level='INFO',
-                                    log_file=osp.join(spec.work_dir, 'benchmark.log')).info
+    # checked before the work dir and its log exist: a bad option leaves nothing behind
     if seeds is not None:
         spec.seeds = [int(s) for s in seeds]
     if methods:
@@ -610,7 +605,16 @@ def run_benchmark(spec_path: str, work_dir: Optional[str] = None,
             raise KeyError(f'--methods: {sorted(unknown)} not in the spec '
                            f'({[m["name"] for m in spec.methods]})')
         spec.methods = [m for m in spec.methods if m['name'] in methods]
+    num_jobs = int(jobs if jobs is not None else spec.get('jobs', 1))
+    if num_jobs < 1:
+        raise ValueError(f'jobs must be >= 1, got {num_jobs}')
     cfgs = check_protocol(spec, cfg_options)
+    if log is None:
+        from mmengine.logging import MMLogger
+        os.makedirs(spec.work_dir, exist_ok=True)
+        # a fresh current logger: the datasets' messages go to this terminal and file too
+        log = MMLogger.get_instance(f'benchmark_{next(_LOGGER_IDS)}', log_level='INFO',
+                                    log_file=osp.join(spec.work_dir, 'benchmark.log')).info
     length = (spec.get('profile') or {}).get('length', 'median')
     if length == 'median':
         lengths = video_lengths_of_test_set(next(iter(cfgs.values())))
@@ -618,9 +622,6 @@ def run_benchmark(spec_path: str, work_dir: Optional[str] = None,
         log(f'benchmark {spec.name}: {len(lengths)} test videos, median length {length} '
             f'snippets (used for the speed and memory measurements)')
     runs = [(m, s) for m in spec.methods for s in spec.seeds]
-    num_jobs = int(jobs if jobs is not None else spec.get('jobs', 1))
-    if num_jobs < 1:
-        raise ValueError(f'jobs must be >= 1, got {num_jobs}')
     todo = [(m, s) for m, s in runs
             if not osp.isfile(osp.join(run_dir(spec.work_dir, m['name'], s), RESULT_FILE))]
     start = time.time()

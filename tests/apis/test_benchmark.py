@@ -197,6 +197,10 @@ def test_spec_errors(bench, capsys):
     spec = write_spec(root, data, root / 'w')
     assert run_cli(benchmark_tool.main, [spec, '--methods', 'Nope']) == 2
     assert 'Nope' in capsys.readouterr().err
+    # a bad --jobs fails before anything is written
+    assert run_cli(benchmark_tool.main, [spec, '--jobs', '0']) == 2
+    assert 'jobs must be >= 1' in capsys.readouterr().err
+    assert not (root / 'w').exists()
     # a method evaluated on other test data or another metric breaks the protocol
     s = load_spec(spec)
     s.methods[1]['cfg_options'] = {'test_evaluator.tiou_thresholds': [0.5]}

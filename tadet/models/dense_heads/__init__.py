@@ -1,3 +1,4 @@
+from .base_tad_head import BaseTADHead, unpack_gt_instances  # noqa: F401
 from .a2net_anchor_free_head import A2NetAnchorFreeHead  # noqa: F401
 from .a2net_anchor_head import A2NetAnchorHead  # noqa: F401
 from .afsd_coarse_head import AFSDCoarseHead  # noqa: F401

@@ -11,30 +11,9 @@ import torch
 import torch.nn as nn
 
 from tadet.models.layers import ConvBlock1d
+from tadet.models.post_processing.proposal_class_fusion import proposal_class_scores  # noqa: F401
 from tadet.models.task_modules.snippet_targets import snippet_class_targets
 from tadet.registry import MODELS
-
-
-def proposal_class_scores(snippet_probs: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
-    """Mean class probabilities over the snippets each segment covers.
-
-    Args:
-        snippet_probs: ``[T, C]`` per-snippet class probabilities (background column removed).
-        segments: ``[N, 2]`` (start, end) in snippets of the same sequence.
-
-    Returns:
-        ``[N, C]``. A segment covers snippets ``floor(start) .. ceil(end) - 1`` (clipped to the
-        sequence, at least one snippet).
-    """
-    T, C = snippet_probs.shape
-    if segments.numel() == 0:
-        return snippet_probs.new_zeros((0, C))
-    csum = torch.cat([snippet_probs.new_zeros((1, C)), snippet_probs.cumsum(0)], dim=0)
-    first = segments[:, 0].floor().long().clamp(0, T - 1)
-    last = (segments[:, 1].ceil().long() - 1).clamp(0, T - 1)
-    last = torch.maximum(last, first)
-    count = (last - first + 1).to(snippet_probs.dtype)[:, None]
-    return (csum[last + 1] - csum[first]) / count
 
 
 @MODELS.register_module()

@@ -1,8 +1,8 @@
 """The one path from raw detector outputs to scored segments in seconds.
 
 Every detector's ``predict_window`` returns, per window, candidates in window snippet
-coordinates; :class:`TADPostProcessor` then (1) keeps the top candidates of each window,
-(2) maps them to video snippets (window offset, resize scale) and clips them to the video,
+coordinates (already cut to the ``test_cfg.pre_nms_topk`` best above ``test_cfg.score_thr``
+by the heads, :func:`decode_class_scores`); :class:`TADPostProcessor` then (2) maps them to video snippets (window offset, resize scale) and clips them to the video,
 (3) converts snippets to seconds, (4) merges the windows of the video, (5) runs (soft-)NMS
 (per class or class-agnostic) through ``tadet.ops.batched_nms_1d``, (6) optionally fuses an
 external video-level classifier, (7) keeps the top ``max_per_video``.
@@ -44,7 +44,8 @@ class ExternalClassifier:
     """Video-level class scores from a JSON file: ``{"results": {video: [score per class]}}``
     or ``{video: {class_name: score}}`` (e.g. the CUHK ActivityNet classifier output)."""
 
-    def __init__(self, file: str, topk: int = 2, classes: Optional[Sequence[str]] = None) -> None:
+    def __init__(self, file: str, topk: int = 2, num_classes: Optional[int] = None,
+                 classes: Optional[Sequence[str]] = None) -> None:
         if not osp.isfile(file):
             raise FileNotFoundError(f'external classifier file not found: {file}')
         with open(file) as f:
@@ -52,25 +53,30 @@ class ExternalClassifier:
         self.scores = data.get('results', data)
         self.file = file
         self.topk = topk
+        self.num_classes = num_classes
         self.classes = None if classes is None else list(classes)
 
-    def video_scores(self, video: str, num_classes: int) -> torch.Tensor:
+    def video_scores(self, video: str) -> torch.Tensor:
+        """``[num_classes]`` class scores of ``video``."""
         if video not in self.scores:
             raise KeyError(f'external classifier {self.file} has no scores for video {video!r}')
         s = self.scores[video]
         if isinstance(s, dict):
             if self.classes is None:
-                raise ValueError('class-name keyed classifier scores need the class list')
+                raise ValueError(f'external classifier {self.file}: class-name keyed scores '
+                                 f'need external_classifier.classes')
             s = [float(s.get(c, 0.0)) for c in self.classes]
         out = torch.as_tensor(s, dtype=torch.float32)
-        if out.numel() != num_classes:
+        if self.num_classes is not None and out.numel() != self.num_classes:
             raise ValueError(f'external classifier {self.file}: video {video!r} has {out.numel()}'
-                             f' class scores, the dataset has {num_classes} classes')
+                             f' class scores, external_classifier.num_classes is '
+                             f'{self.num_classes}')
         return out
 
-    def fuse(self, video: str, result: Dict[str, torch.Tensor], num_classes: int) -> dict:
+    def fuse(self, video: str, result: Dict[str, torch.Tensor]) -> dict:
         """Class-agnostic candidates x top-k video classes -> class-specific detections."""
-        cls = self.video_scores(video, num_classes).to(result['scores'].device)
+        cls = self.video_scores(video).to(result['scores'].device)
+        num_classes = cls.numel()
         top = cls.topk(min(self.topk, num_classes))
         segs = result['segments'].repeat(len(top.indices), 1)
         scores = (result['scores'][None] * top.values[:, None]).reshape(-1)
@@ -86,22 +92,20 @@ class TADPostProcessor:
         nms: ``tadet.ops.batched_nms_1d`` config (``method`` hard / linear / gaussian,
             ``iou_threshold``, ``sigma``, ``min_score``, ``max_seg_num``, ``multiclass``,
             ``voting_thresh``), or ``None`` to skip NMS.
-        pre_nms_topk: candidates kept per window before merging (-1: all).
-        score_thr: candidates at or below this score are dropped first.
         max_per_video: detections kept per video after NMS (-1: all).
-        external_classifier: ``dict(file=..., topk=2)`` to fuse video-level class scores into
-            class-agnostic candidates (ActivityNet); ``None`` keeps the detector's labels.
-        num_classes / classes: needed with ``external_classifier``.
+        external_classifier: ``dict(file=..., topk=2, num_classes=None, classes=None)`` to
+            fuse video-level class scores into class-agnostic candidates (ActivityNet); ``None``
+            keeps the detector's labels. ``num_classes`` checks the file's score count;
+            ``classes`` is needed for class-name keyed files.
+
+    The per-window top-k / score threshold are not here: the heads apply ``test_cfg``'s
+    ``pre_nms_topk`` / ``score_thr`` once, where candidates are made.
     """
 
     def __init__(self,
                  nms: Optional[dict] = None,
-                 pre_nms_topk: int = 2000,
-                 score_thr: float = 0.0,
                  max_per_video: int = 200,
-                 external_classifier: Optional[dict] = None,
-                 num_classes: Optional[int] = None,
-                 classes: Optional[Sequence[str]] = None) -> None:
+                 external_classifier: Optional[dict] = None) -> None:
         if nms is not None:
             unknown = set(nms) - NMS_KEYS
             if unknown:
@@ -115,21 +119,13 @@ class TADPostProcessor:
             cap = int(self.nms.get('max_seg_num', -1))
             if cap <= 0 or cap > max_per_video:
                 self.nms['max_seg_num'] = int(max_per_video)
-        self.pre_nms_topk = pre_nms_topk
-        self.score_thr = score_thr
         self.max_per_video = max_per_video
-        self.num_classes = num_classes
         self.external = None if external_classifier is None else ExternalClassifier(
-            classes=classes, **external_classifier)
+            **external_classifier)
 
     def _window_to_video(self, cand: dict, window_start: float, scale: float,
                          num_snippets: float) -> dict:
-        scores = cand['scores'].float()
-        keep = scores > self.score_thr
-        segs, scores, labels = cand['segments'][keep].float(), scores[keep], cand['labels'][keep]
-        if 0 < self.pre_nms_topk < scores.numel():
-            idx = scores.topk(self.pre_nms_topk).indices
-            segs, scores, labels = segs[idx], scores[idx], labels[idx]
+        segs, scores, labels = cand['segments'].float(), cand['scores'].float(), cand['labels']
         segs = (segs * scale + window_start).clamp(0, num_snippets)
         # order the bounds: a regression may cross them; a zero-length segment scores tIoU 0
         segs = torch.stack([segs.min(1).values, segs.max(1).values], dim=1)
@@ -163,7 +159,7 @@ class TADPostProcessor:
                                                   merged['labels'], self.nms)
             merged = dict(segments=segs, scores=scores, labels=labels)
         if self.external is not None:
-            merged = self.external.fuse(meta['video_name'], merged, self.num_classes)
+            merged = self.external.fuse(meta['video_name'], merged)
         order = merged['scores'].argsort(descending=True, stable=True)
         if self.max_per_video > 0:
             order = order[:self.max_per_video]

@@ -84,8 +84,7 @@ val_evaluator = dict(type='TADMetric', tiou_thresholds=[0.3, 0.5, 0.7])
 test_evaluator = val_evaluator
 model = dict(type='TinyTAD', in_channels={data['feat_dim']}, num_classes={data['num_classes']},
              test_cfg=dict(sliding_window=dict(size={window}, stride={window // 2}),
-                           post_processing=dict(nms=dict(method='hard', iou_threshold=0.5),
-                                                max_per_video=50)))
+                           nms=dict(method='hard', iou_threshold=0.5), max_per_video=50))
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs={epochs}, val_interval={epochs})
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -18,7 +18,7 @@ def test_sliding_windows_cover_video_and_map_back(custom_module_dir):
     from tiny_tad import TinyTAD
     model = TinyTAD(in_channels=4, num_classes=2,
                     test_cfg=dict(sliding_window=dict(size=8, stride=4),
-                                  post_processing=dict(nms=None, max_per_video=-1)))
+                                  nms=None, max_per_video=-1))
     seen = []
 
     def fake_predict_window(inputs, masks):

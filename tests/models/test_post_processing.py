@@ -38,8 +38,8 @@ def test_window_offsets_seconds_and_merge():
     assert sorted(out.labels.tolist()) == [0, 1]
 
 
-def test_clipping_topk_and_score_threshold():
-    pp = TADPostProcessor(nms=None, max_per_video=2, score_thr=0.1)
+def test_clipping_and_topk_per_video():
+    pp = TADPostProcessor(nms=None, max_per_video=2)
     out = pp([cand([[-5., 3.], [90., 130.], [10., 20.], [30., 40.]], [0.5, 0.7, 0.05, 0.2],
                    [0, 0, 0, 0])], [0], META)
     assert out.scores.tolist() == pytest.approx([0.7, 0.5])
@@ -57,8 +57,8 @@ def test_resize_scale_maps_back():
 def test_external_classifier_fusion(tmp_path):
     f = tmp_path / 'cls.json'
     f.write_text(json.dumps({'results': {'v': [0.1, 0.7, 0.2]}}))
-    pp = TADPostProcessor(nms=None, external_classifier=dict(file=str(f), topk=2),
-                          num_classes=3)
+    pp = TADPostProcessor(nms=None, external_classifier=dict(file=str(f), topk=2,
+                                                             num_classes=3))
     out = pp([cand([[5., 15.]], [0.5], [0])], [0], META)
     assert sorted(zip(out.labels.tolist(), out.scores.tolist())) == [
         (1, pytest.approx(0.35)), (2, pytest.approx(0.1))]
@@ -88,7 +88,7 @@ def test_nms_cap_at_max_per_video_changes_nothing(nms):
     segs = torch.stack([starts, starts + 1 + torch.rand(n, generator=g) * 9], 1)
     scores = torch.rand(n, generator=g)
     labels = torch.randint(0, 4, (n,), generator=g)
-    pp = TADPostProcessor(nms=nms, max_per_video=25, pre_nms_topk=-1)
+    pp = TADPostProcessor(nms=nms, max_per_video=25)
     assert pp.nms['max_seg_num'] == 25
     out = pp([dict(segments=segs, scores=scores, labels=labels)], [0], META)
     ref_seg, ref_sc, ref_lab = batched_nms_1d(segs, scores, labels, nms)
@@ -111,7 +111,7 @@ T = 100_000
 torch.manual_seed(0)
 model = MODELS.build(dict(type='TinyTAD', in_channels=64, num_classes=3, test_cfg=dict(
     sliding_window=dict(size=128, stride=128), window_batch_size=64,
-    post_processing=dict(nms=dict(method='gaussian', sigma=0.5), max_per_video=200)))).eval()
+    nms=dict(method='gaussian', sigma=0.5), max_per_video=200))).eval()
 x = torch.randn(1, 64, T)
 s = TADDataSample()
 s.set_metainfo(dict(video_name='long', fps=30.0, feature_stride=4.0, offset_frames=8.0,

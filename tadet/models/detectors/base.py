@@ -13,7 +13,7 @@ Test-time options live in one ``test_cfg`` (validated here, each key read in one
 window, when class scores become (segment, class) candidates), ``nms``, ``max_per_video``,
 ``external_classifier`` (post-processing), plus the keys the heads list in ``TEST_CFG_KEYS``.
 """
-from abc import ABCMeta, abstractmethod
+from abc import ABCMeta
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
@@ -118,9 +118,11 @@ class BaseTADDetector(BaseModel, metaclass=_FinalizeAfterInit):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # -- to implement -------------------------------------------------------------------------
-    @abstractmethod
     def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor) -> Any:
-        """Features the heads read (a map ``[B, C, T]`` or a pyramid of ``[B, C_l, T_l]``)."""
+        """Features the heads read (a map ``[B, C, T]`` or a pyramid of ``[B, C_l, T_l]``).
+        A detector that overrides ``loss`` and ``predict_window`` itself need not have one."""
+        raise NotImplementedError(f'{type(self).__name__} implements neither extract_feat nor '
+                                  f'its own loss / predict_window')
 
     def loss_heads(self) -> List[Any]:
         """Heads whose losses are summed, in order (default: every head directly on the

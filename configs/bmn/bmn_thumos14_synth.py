@@ -8,9 +8,9 @@ _base_ = ['../_base_/models/bmn.py', '../_base_/datasets/thumos14_synth.py',
 ch = 64
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=ch),
-    tem_head=dict(in_channels=ch, feat_channels=ch),
-    bm_head=dict(in_channels=ch, feat_channels=ch, num_samples=8, bm_channels=32,
-                 map_channels=16, num_map_convs=2),
+    proposal_head=dict(in_channels=ch, feat_channels=ch, num_samples=8, bm_channels=32,
+                       map_channels=16, num_map_convs=2,
+                       tem_head=dict(in_channels=ch, feat_channels=ch)),
     cls_head=dict(in_channels=ch, feat_channels=ch),
     test_cfg=dict(sliding_window={{_base_.test_sliding_window}}))
 

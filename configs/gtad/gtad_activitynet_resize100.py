@@ -2,24 +2,24 @@
 # video), proposals of every length (D = T = 100), class-agnostic proposals fused with an
 # external video-level classifier (top-2 classes) in the shared post-processing; Gaussian
 # soft-NMS, top 100. Set the classifier file in
-# model.test_cfg.post_processing.external_classifier.file. Not run here (no ActivityNet
+# model.test_cfg.external_classifier.file. Not run here (no ActivityNet
 # features on this machine).
 _base_ = ['../_base_/models/gtad.py', '../_base_/datasets/activitynet_resize100.py',
           '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
 
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}),
-    gtad_head=dict(max_duration=100),
+    proposal_head=dict(max_duration=100),
     cls_head=None,
-    max_proposals=2000,
     test_cfg=dict(
         sliding_window=None,
-        post_processing=dict(
-            nms=dict(method='gaussian', sigma=0.4, min_score=0.0001, max_seg_num=100,
-                     multiclass=False),
-            pre_nms_topk=2000, score_thr=0.0001, max_per_video=100,
-            num_classes=200,
-            external_classifier=dict(file='data/activitynet/cuhk_val_simp_share.json', topk=2))))
+        max_proposals=2000,
+        pre_nms_topk=2000, score_thr=0.0001,
+        nms=dict(method='gaussian', sigma=0.4, min_score=0.0001, max_seg_num=100,
+                 multiclass=False),
+        max_per_video=100,
+        external_classifier=dict(file='data/activitynet/cuhk_val_simp_share.json', topk=2,
+                                 num_classes=200)))
 max_epochs = 9
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=3)
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))

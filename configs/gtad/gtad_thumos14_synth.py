@@ -9,10 +9,10 @@ _base_ = ['../_base_/models/gtad.py', '../_base_/datasets/thumos14_synth.py',
 ch = 64
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=ch, groups=8),
-    tem_head=dict(in_channels=ch, feat_channels=ch),
-    gtad_head=dict(in_channels=ch, groups=8, align_channels=8,
-                   align=dict(inner_bins=4, context_bins=2, sampling_ratio=1),
-                   mid_channels=32, map_channels=16, num_map_convs=2),
+    proposal_head=dict(in_channels=ch, groups=8, align_channels=8,
+                       align=dict(inner_bins=4, context_bins=2, sampling_ratio=1),
+                       mid_channels=32, map_channels=16, num_map_convs=2,
+                       tem_head=dict(in_channels=ch, feat_channels=ch)),
     cls_head=dict(in_channels=ch, feat_channels=ch),
     test_cfg=dict(sliding_window={{_base_.test_sliding_window}}))
 

@@ -2,4 +2,4 @@
 # equal. Base -> +CAR -> +refine = bmn_thumos14_synth.py -> this -> rcl_bmn_thumos14_synth.py.
 _base_ = ['./rcl_bmn_thumos14_synth.py']
 
-model = dict(roi_head=dict(num_iters=0))
+model = dict(proposal_head=dict(num_iters=0))

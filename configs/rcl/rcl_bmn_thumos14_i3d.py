@@ -10,7 +10,7 @@ _base_ = ['../_base_/models/rcl.py', '../_base_/datasets/thumos14_i3d.py',
 max_duration = 64
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}),
-    roi_head=dict(
+    proposal_head=dict(
         query_samplers=[dict(type='GridQuerySampler', max_duration=max_duration),
                         dict(type='RandomQuerySampler', jitter=0.5, max_duration=max_duration),
                         dict(type='ScaleInvariantQuerySampler', num_per_gt=32, spread=0.5)],

@@ -12,9 +12,9 @@ channels = 64
 max_duration = 64
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=channels),
-    tem_head=dict(in_channels=channels, feat_channels=channels),
-    roi_head=dict(
+    proposal_head=dict(
         in_channels=channels, roi_channels=16, hidden_channels=64,
+        tem_head=dict(in_channels=channels, feat_channels=channels),
         proposal_align=dict(inner_bins=4, context_bins=4, sampling_ratio=2),
         query_samplers=[dict(type='GridQuerySampler', max_duration=max_duration, max_num=128),
                         dict(type='RandomQuerySampler', jitter=0.5, max_duration=max_duration,

@@ -10,11 +10,11 @@ model = dict(
     type='BMN',
     encoder=dict(type='BMNEncoder', in_channels=2048, feat_channels=feat_channels,
                  num_convs=2, groups=4),
-    tem_head=dict(type='TEMHead', in_channels=feat_channels, feat_channels=feat_channels,
-                  num_convs=1, groups=4, region_width=3.0,
-                  loss=dict(type='BalancedBCELoss', pos_thr=0.5)),
-    bm_head=dict(
+    proposal_head=dict(
         type='BMHead', in_channels=feat_channels, max_duration=max_duration,
+        tem_head=dict(type='TEMHead', in_channels=feat_channels, feat_channels=feat_channels,
+                      num_convs=1, groups=4, region_width=3.0,
+                      loss=dict(type='BalancedBCELoss', pos_thr=0.5)),
         feat_channels=feat_channels, num_samples=32, num_samples_per_bin=3,
         prop_boundary_ratio=0.5, bm_channels=512, map_channels=128, num_map_convs=2,
         reg_high_thr=0.7, reg_low_thr=0.3,
@@ -22,16 +22,17 @@ model = dict(
         loss_reg=dict(type='MSELoss', loss_weight=10.0)),
     cls_head=dict(type='SnippetClassificationHead', in_channels=feat_channels,
                   num_classes=num_classes, feat_channels=feat_channels, num_convs=1),
-    peak_ratio=0.5,
-    max_proposals=1000,
-    test_topk=2000,
-    test_score_thr=0.0001,
     train_cfg=None,
     test_cfg=dict(
         sliding_window=dict(size=128, stride=64),
         window_batch_size=16,
+        # BMN's boundary candidates (TEM peaks or > 0.5 x max), the best 1000 proposals,
+        # then the best 2000 (proposal, class) candidates above 1e-4 per window
+        peak_ratio=0.5,
+        max_proposals=1000,
+        pre_nms_topk=2000,
+        score_thr=0.0001,
         # per-class Gaussian soft-NMS; top 200 per video (THUMOS14)
-        post_processing=dict(
-            nms=dict(method='gaussian', sigma=0.5, min_score=0.0001, max_seg_num=200,
-                     multiclass=True),
-            pre_nms_topk=2000, score_thr=0.0001, max_per_video=200)))
+        nms=dict(method='gaussian', sigma=0.5, min_score=0.0001, max_seg_num=200,
+                 multiclass=True),
+        max_per_video=200))

@@ -8,12 +8,12 @@ window = 128
 model = dict(
     type='RCL',
     encoder=dict(type='BMNEncoder', in_channels=2048, feat_channels=feat_channels, num_convs=2,
-              groups=4),
-    tem_head=dict(type='TEMHead', in_channels=feat_channels, feat_channels=feat_channels,
-                  num_convs=1, groups=4, loss=dict(type='BalancedBCELoss', pos_thr=0.5)),
-    roi_head=dict(
+                 groups=4),
+    proposal_head=dict(
         type='RCLHead',
         in_channels=feat_channels,
+        tem_head=dict(type='TEMHead', in_channels=feat_channels, feat_channels=feat_channels,
+                      num_convs=1, groups=4, loss=dict(type='BalancedBCELoss', pos_thr=0.5)),
         roi_channels=128,
         proposal_align=dict(type='ProposalAlign1d', inner_bins=8, context_bins=8,
                             context_ratio=0.5, sampling_ratio=2),
@@ -25,7 +25,7 @@ model = dict(
         query_samplers=[dict(type='GridQuerySampler'),
                         dict(type='RandomQuerySampler', jitter=0.5),
                         dict(type='ScaleInvariantQuerySampler', num_per_gt=32, spread=0.5)],
-        offset_iou_thr=0.5,
+        assigner=dict(type='QueryTIoUAssigner', pos_iou_thr=0.5),  # offset targets
         segment_coder=dict(type='LengthOffsetSegmentCoder', max_delta=4.0),
         loss_cls=dict(type='BalancedBCELoss', pos_thr=0.7, use_sigmoid=True),
         loss_reg=dict(type='MSELoss', use_sigmoid=True, loss_weight=10.0),
@@ -35,15 +35,15 @@ model = dict(
         local_max_kernel=3),
     # cls_head: not set (class-agnostic proposals); THUMOS14 configs add a
     # SnippetClassificationHead, ActivityNet configs fuse an external video classifier
-    use_boundary_score=False,
-    test_topk=500,
-    test_score_thr=0.0,
     train_cfg=None,
     test_cfg=dict(
         sliding_window=dict(size=window, stride=window // 2),
         window_batch_size=16,
+        use_boundary_score=False,         # x TEM probabilities at the boundaries
+        # the best 500 (proposal, class) candidates per window
+        pre_nms_topk=500,
+        score_thr=0.0,
         # linear soft-NMS at tIoU 0.3 (the paper's threshold); top 200 per video (THUMOS14)
-        post_processing=dict(
-            nms=dict(method='linear', iou_threshold=0.3, min_score=0.0001, max_seg_num=200,
-                     multiclass=True),
-            pre_nms_topk=2000, score_thr=0.0, max_per_video=200)))
+        nms=dict(method='linear', iou_threshold=0.3, min_score=0.0001, max_seg_num=200,
+                 multiclass=True),
+        max_per_video=200))

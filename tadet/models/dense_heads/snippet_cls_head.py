@@ -1,11 +1,12 @@
 """Per-snippet action classification, the class source of proposal-only detectors.
 
 BMN, G-TAD and RCL score class-agnostic proposals; on THUMOS14 without an external video-level
-classifier they take class scores from this head (mean snippet probabilities inside each
-proposal, :func:`proposal_class_scores`). SegTAD's segmentation branch uses the same targets and
-the same pooling.
+classifier they take class scores from this head through
+:class:`tadet.models.post_processing.ProposalClassFusion` (mean snippet probabilities inside
+each proposal, :func:`proposal_class_scores`). SegTAD's segmentation branch uses the same
+targets and the same pooling.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -14,11 +15,18 @@ from tadet.models.layers import ConvBlock1d
 from tadet.models.post_processing.proposal_class_fusion import proposal_class_scores  # noqa: F401
 from tadet.models.task_modules.snippet_targets import snippet_class_targets
 from tadet.registry import MODELS
+from tadet.structures import TADDataSample
+
+from .base_tad_head import BaseTADHead, unpack_gt_instances
 
 
 @MODELS.register_module()
-class SnippetClassificationHead(nn.Module):
+class SnippetClassificationHead(BaseTADHead):
     """``num_convs`` x (k3 conv + ReLU) then a 1x1 conv to ``num_classes + 1`` logits.
+
+    An auxiliary head: it makes no candidates itself; the detector turns its
+    :meth:`probabilities` and the proposals into (segment, class) candidates with
+    ``ProposalClassFusion``.
 
     Args:
         in_channels: channels of the input features ``[B, C, T]``.
@@ -26,11 +34,13 @@ class SnippetClassificationHead(nn.Module):
         feat_channels: hidden channels.
         num_convs: hidden conv layers.
         loss_cls: per-snippet classification loss (default cross-entropy).
+        init_cfg: mmengine weight initialisation config.
     """
 
     def __init__(self, in_channels: int, num_classes: int, feat_channels: int = 256,
-                 num_convs: int = 1, loss_cls: Optional[dict] = None) -> None:
-        super().__init__()
+                 num_convs: int = 1, loss_cls: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
         if num_classes < 1:
             raise ValueError('SnippetClassificationHead: num_classes must be >= 1')
         self.num_classes = int(num_classes)
@@ -41,8 +51,9 @@ class SnippetClassificationHead(nn.Module):
                                  self.num_classes + 1, 1)
         self.loss_cls = MODELS.build(loss_cls or dict(type='CrossEntropyLoss'))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [B, C, T]`` -> logits ``[B, num_classes + 1, T]``."""
+    def forward(self, x: torch.Tensor, masks: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``x [B, C, T]`` -> logits ``[B, num_classes + 1, T]`` (``masks`` unused: padded
+        snippets are ignored by the loss)."""
         return self.cls_out(self.convs(x))
 
     def targets(self, masks: torch.Tensor, gt_segments: List[torch.Tensor],
@@ -55,9 +66,10 @@ class SnippetClassificationHead(nn.Module):
             for s, lab in zip(gt_segments, gt_labels)])
         return targets.masked_fill(~masks.bool(), -100)
 
-    def loss(self, logits: torch.Tensor, masks: torch.Tensor, gt_segments: List[torch.Tensor],
-             gt_labels: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
+    def loss_by_feat(self, logits: torch.Tensor, masks: torch.Tensor,
+                     data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
         """``logits [B, C+1, T]``, ``masks [B, T]`` -> ``dict(loss_snippet_cls)``."""
+        gt_segments, gt_labels = unpack_gt_instances(data_samples, logits.device)
         targets = self.targets(masks, gt_segments, gt_labels)
         flat = logits.permute(0, 2, 1).reshape(-1, logits.shape[1])
         return dict(loss_snippet_cls=self.loss_cls(flat, targets.reshape(-1)))

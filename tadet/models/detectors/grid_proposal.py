@@ -1,107 +1,78 @@
-"""Shared detector of the (start, duration) grid family (BMN, G-TAD): an encoder, a temporal
-evaluation head (start / end), a proposal head producing (classification, regression)
-confidence maps ``[B, 2, D, T]``, and an optional per-snippet classification head giving class
-labels where no external video-level classifier is used (THUMOS14)."""
-from typing import Dict, List, Optional, Union
+"""Shared detector of the (start, duration) grid proposal family (BMN, G-TAD, RCL): an
+encoder, a proposal head that owns its temporal evaluation module and makes class-agnostic
+proposals, and an optional per-snippet classification head giving class labels where no
+external video-level classifier is used (THUMOS14)."""
+from typing import List, Optional, Union
 
 import torch
 
-from tadet.registry import MODELS
-from tadet.structures import TADDataSample
+from tadet.registry import MODELS, TASK_UTILS
 
-from ..dense_heads.snippet_cls_head import proposal_class_scores
-from ..post_processing import decode_class_scores, grid_candidates
 from .base import BaseTADDetector
 
 
+@MODELS.register_module()
 class GridProposalDetector(BaseTADDetector):
-    """Encoder + TEM + grid proposal head (+ snippet classification head).
+    """Encoder + proposal head (+ snippet classification head).
 
-    Inference per window: BMN's candidates (start and end snippets at TEM local peaks or above
-    ``peak_ratio`` x max; score ``start * end * cls_conf * reg_conf``), the best
-    ``max_proposals`` kept; with ``cls_head`` each proposal's class scores are the mean snippet
-    class probabilities inside it and (segment, class) candidates scored ``score * p(class)``
-    are made by ``decode_class_scores``; without, proposals are class-agnostic (label 0, for
-    ``post_processing.external_classifier``). (Soft-)NMS and the per-video top-k are the shared
-    post-processing's (``test_cfg.post_processing``).
+    Training: the sum of the heads' losses (the proposal head's include its TEM's), in
+    construction order. Inference per window: the proposal head's class-agnostic proposals
+    (``predict``); ``class_fusion`` (``ProposalClassFusion``) turns them into candidates: with
+    ``cls_head``, (proposal, class) pairs scored ``score * mean p(class)`` inside the proposal;
+    without, label 0 for ``test_cfg.external_classifier``. Either way the best
+    ``test_cfg.pre_nms_topk`` (default -1: all) above ``test_cfg.score_thr`` (default 0) are
+    kept. (Soft-)NMS and the per-video top-k are the shared post-processing's.
 
     Args:
         encoder: module config, ``forward(x [B, C_in, T], mask [B, T]) -> [B, C, T]``.
-        tem_head: ``TEMHead`` config.
-        proposal_head: head config with ``forward(feats, mask) -> [B, 2, D, T]`` and
-            ``loss(maps, masks, gt_segments)``.
+        proposal_head: ``BMHead`` / ``GTADHead`` / ``RCLHead`` config (a ``BaseTADHead``
+            whose ``predict`` gives class-agnostic proposals; it owns its ``tem_head``).
         cls_head: optional ``SnippetClassificationHead`` config.
-        peak_ratio: BMN's "above this fraction of the maximum" boundary rule (0.5).
-        max_proposals: proposals kept per window before class expansion (-1: all).
-        test_topk / test_score_thr: (segment, class) candidates kept per window.
-        data_preprocessor / test_cfg / init_cfg: see ``BaseTADDetector``; ``train_cfg``: no
-            detector-level options (the heads own targets and losses).
+        class_fusion: ``ProposalClassFusion`` config.
+        data_preprocessor / test_cfg / init_cfg: see ``BaseTADDetector`` (the heads' test
+            keys: e.g. ``peak_ratio`` / ``max_proposals`` of the grid heads,
+            ``use_boundary_score`` of ``RCLHead``); ``train_cfg``: no detector-level options
+            (the heads own targets and losses).
+
+    Migration from the per-method signatures: ``bm_head`` / ``gtad_head`` / ``roi_head`` ->
+    ``proposal_head`` and the detector's ``tem_head`` -> ``proposal_head.tem_head`` (old
+    checkpoints load through ``STATE_DICT_RENAMES``); ``peak_ratio`` / ``max_proposals`` /
+    ``use_boundary_score`` -> ``test_cfg``; ``test_topk`` / ``test_score_thr`` ->
+    ``test_cfg.pre_nms_topk`` / ``score_thr``.
     """
+
+    STATE_DICT_RENAMES = (('tem_head.', 'proposal_head.tem_head.'),)
 
     def __init__(self,
                  encoder: dict,
-                 tem_head: dict,
                  proposal_head: dict,
                  cls_head: Optional[dict] = None,
-                 peak_ratio: float = 0.5,
-                 max_proposals: int = 1000,
-                 test_topk: int = 1000,
-                 test_score_thr: float = 0.0,
+                 class_fusion: dict = dict(type='ProposalClassFusion'),
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(data_preprocessor, train_cfg, test_cfg, init_cfg)
         self.encoder = MODELS.build(encoder)
-        self.tem_head = MODELS.build(tem_head)
         self.proposal_head = MODELS.build(proposal_head)
         self.cls_head = None if cls_head is None else MODELS.build(cls_head)
-        self.peak_ratio = float(peak_ratio)
-        self.max_proposals = int(max_proposals)
-        self.test_topk = int(test_topk)
-        self.test_score_thr = float(test_score_thr)
+        self.class_fusion = TASK_UTILS.build(class_fusion)
 
-    def _forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None) -> dict:
-        """Raw outputs: dict(start ``[B, T]``, end ``[B, T]``, maps ``[B, 2, D, T]``,
-        cls_logits ``[B, C+1, T]`` or None)."""
-        feats = self.encoder(inputs, masks)
-        start, end = self.tem_head(feats)
-        return dict(start=start, end=end, maps=self.proposal_head(feats, masks),
-                    cls_logits=None if self.cls_head is None else self.cls_head(feats))
-
-    def loss(self, inputs: torch.Tensor, masks: torch.Tensor,
-             data_samples: List[TADDataSample]) -> Dict[str, torch.Tensor]:
-        """``inputs [B, C, T]``, ``masks [B, T]`` -> TEM, proposal-map (and snippet class)
-        losses."""
-        out = self._forward(inputs, masks)
-        gt_segments = [s.gt_instances.segments.to(inputs.device).float() for s in data_samples]
-        losses = self.tem_head.loss(out['start'], out['end'], masks, gt_segments)
-        losses.update(self.proposal_head.loss(out['maps'], masks, gt_segments))
-        if self.cls_head is not None:
-            gt_labels = [s.gt_instances.labels.to(inputs.device).long() for s in data_samples]
-            losses.update(self.cls_head.loss(out['cls_logits'], masks, gt_segments, gt_labels))
-        return losses
+    def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """Encoder features ``[B, C, T]`` of ``inputs [B, C_in, T]``."""
+        return self.encoder(inputs, masks)
 
     @torch.no_grad()
     def predict_window(self, inputs: torch.Tensor, masks: torch.Tensor) -> List[dict]:
-        """``inputs [W, C, L]`` -> per window dict(segments, scores, labels)."""
-        out = self._forward(inputs, masks)
-        probs = (None if out['cls_logits'] is None
-                 else self.cls_head.probabilities(out['cls_logits']))  # [W, T, C]
-        results = []
-        for w in range(inputs.shape[0]):
-            cand = grid_candidates(out['start'][w], out['end'][w], out['maps'][w, 0],
-                                   out['maps'][w, 1], int(masks[w].sum()), self.peak_ratio)
-            segs, scores = cand['segments'], cand['scores']
-            if 0 < self.max_proposals < scores.numel():
-                idx = scores.topk(self.max_proposals).indices
-                segs, scores = segs[idx], scores[idx]
-            if probs is None:
-                keep = scores > self.test_score_thr
-                results.append(dict(segments=segs[keep], scores=scores[keep],
-                                    labels=scores.new_zeros(int(keep.sum()), dtype=torch.long)))
-            else:
-                cls = proposal_class_scores(probs[w], segs) * scores[:, None]
-                results.append(decode_class_scores(segs, cls, self.test_topk,
-                                                   self.test_score_thr))
-        return results
+        """``inputs [W, C, L]``, ``masks [W, L]`` -> per window dict(segments, scores,
+        labels)."""
+        feats = self.extract_feat(inputs, masks)
+        proposals = self.proposal_head.predict(feats, masks)
+        probs = (None if self.cls_head is None
+                 else self.cls_head.probabilities(self.cls_head(feats, masks)))  # [W, T, C]
+        topk = int(self.test_cfg.get('pre_nms_topk', -1))
+        score_thr = float(self.test_cfg.get('score_thr', 0.0))
+        return [self.class_fusion(p['segments'], p['scores'],
+                                  None if probs is None else probs[w], int(masks[w].sum()),
+                                  topk, score_thr)
+                for w, p in enumerate(proposals)]

@@ -1,8 +1,9 @@
-"""Candidates of (start, duration) grid detectors (BMN, G-TAD): BMN's boundary rule and the
+"""Candidates of (start, duration) grid detectors (BMN, G-TAD, RCL): BMN's boundary rule and the
 product score, shared so every grid-based detector decodes its maps the same way."""
 from typing import Dict
 
 import torch
+import torch.nn.functional as F
 
 from tadet.models.task_modules.grid_targets import grid_segments
 
@@ -60,3 +61,46 @@ def grid_candidates(start: torch.Tensor, end: torch.Tensor, cls_map: torch.Tenso
     keep = valid & (segs[..., 1] <= num_valid) & starts[s_idx] & ends[e_idx]
     scores = start[s_idx] * end[e_idx] * cls_map * reg_map
     return dict(segments=segs[keep].to(cls_map.dtype), scores=scores[keep])
+
+
+def boundary_scores(start: torch.Tensor, end: torch.Tensor,
+                    segments: torch.Tensor) -> torch.Tensor:
+    """TEM probabilities at continuous boundaries, linearly interpolated (RCL's optional
+    BMN-style score).
+
+    ``start [T]`` is about a boundary at ``t``, ``end [T]`` about one at ``t + 1`` (the TEM
+    convention of ``boundary_targets``), so a segment ``(xs, xe)`` reads ``start`` at ``xs`` and
+    ``end`` at ``xe - 1``. ``segments [N, 2]`` -> ``start(xs) * end(xe) [N]``.
+    """
+    def interp(seq, pos):
+        T = seq.shape[0]
+        pos = pos.clamp(0, T - 1)
+        lo = pos.floor().long().clamp(max=T - 1)
+        hi = (lo + 1).clamp(max=T - 1)
+        frac = pos - lo.to(pos.dtype)
+        return seq[lo] * (1 - frac) + seq[hi] * frac
+
+    segments = segments.to(start.dtype)
+    return interp(start, segments[:, 0]) * interp(end, segments[:, 1] - 1.0)
+
+
+def grid_local_maxima(scores: torch.Tensor, cell: torch.Tensor, batch_idx: torch.Tensor,
+                      num_windows: int, T: int, kernel: int = 3) -> torch.Tensor:
+    """Indices of the candidates whose score is the maximum of their ``kernel x kernel``
+    neighbourhood in the per-window (duration, start) map (cells without a candidate do not
+    compete; RCL's local-maximum selection).
+
+    Args:
+        scores: ``[Q]``; cell: ``[Q, 2]`` long (duration - 1, start); batch_idx: ``[Q]``.
+        num_windows / T: map size ``[num_windows, D, T]``.
+    Returns:
+        ``[K]`` long indices into ``scores`` (all with ``kernel == 1``).
+    """
+    if kernel == 1 or scores.numel() == 0:
+        return torch.arange(scores.numel(), device=scores.device)
+    D = int(cell[:, 0].max()) + 1
+    smap = scores.new_full((num_windows, D, T), -1.0)
+    smap[batch_idx, cell[:, 0], cell[:, 1]] = scores
+    pooled = F.max_pool2d(smap[:, None], kernel, stride=1, padding=kernel // 2)[:, 0]
+    is_max = scores >= pooled[batch_idx, cell[:, 0], cell[:, 1]]
+    return torch.nonzero(is_max).squeeze(1)

@@ -1,14 +1,14 @@
 """BMN's boundary-matching (BM) head: proposal features of every (start, duration) grid cell by
 a fixed sampling-weight tensor, then the proposal evaluation module (PEM) -> confidence maps."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
 
 from tadet.models.layers import ConvBlock1d
-from tadet.models.task_modules.grid_targets import (grid_tiou_targets, grid_valid_mask,
-                                                    tiou_stratified_weights)
 from tadet.registry import MODELS
+
+from .grid_map_head import GridMapHead, build_map_convs
 
 
 def bm_sampling_matrix(num_snippets: int, max_duration: int, num_samples: int,
@@ -58,37 +58,10 @@ def bm_sampling_weights(num_snippets: int, max_duration: int, num_samples: int,
                               prop_boundary_ratio).to_dense().reshape(D, T, N, T)
 
 
-class GridMapHead(nn.Module):
-    """Targets and losses shared by the (start, duration) grid heads (BMN's BM head, G-TAD's
-    head). Subclasses set ``max_duration``, ``loss_cls``, ``loss_reg``, ``reg_high_thr`` and
-    ``reg_low_thr`` and produce ``[B, 2, D, T]`` (classification, regression) maps."""
-
-    max_duration: int
-
-    def targets(self, masks: torch.Tensor,
-                gt_segments: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(tIoU targets ``[B, D, T]``, valid cells ``[B, D, T]``)."""
-        T = masks.shape[1]
-        tiou = torch.stack([grid_tiou_targets(g.to(masks.device).float(), T, self.max_duration)
-                            for g in gt_segments])
-        return tiou, grid_valid_mask(masks, self.max_duration)
-
-    def loss(self, maps: torch.Tensor, masks: torch.Tensor,
-             gt_segments: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """``maps [B, 2, D, T]``, ``masks [B, T]`` -> ``dict(loss_pem_cls, loss_pem_reg)``:
-        balanced BCE (``loss_cls``, its own positive threshold) on the valid cells and
-        ``loss_reg`` on BMN's high / medium / low sample of them."""
-        tiou, valid = self.targets(masks, gt_segments)
-        weights = tiou_stratified_weights(tiou, valid, self.reg_high_thr, self.reg_low_thr)
-        return dict(
-            loss_pem_cls=self.loss_cls(maps[:, 0], tiou, valid.to(maps.dtype)),
-            loss_pem_reg=self.loss_reg(maps[:, 1], tiou, weight=weights,
-                                       avg_factor=weights.sum()))
-
-
 @MODELS.register_module()
 class BMHead(GridMapHead):
-    """Boundary-matching layer + PEM.
+    """BMN's TEM + boundary-matching layer + PEM (targets, losses and candidate decoding:
+    :class:`GridMapHead`).
 
     ``feats [B, C, T]`` -> proposal branch (k3 conv + ReLU to ``feat_channels``) -> BM layer
     (``[B, C', N, D, T]`` by the fixed sampling weights) -> 3D conv over the ``N`` samples
@@ -102,13 +75,10 @@ class BMHead(GridMapHead):
     and cached, gather the cells. This equals BMN's dense BM map followed by the 3D conv
     (:meth:`bm_feature_map` is that reference) without materialising ``[B, C', N, D, T]``.
 
-    Targets: max tIoU of each cell with the ground truth. Losses: balanced BCE on
-    ``tIoU > pos_iou_thr`` (``loss_cls``, BMN: 0.9) and MSE on the tIoU with BMN's
-    high / medium / low sampling (``loss_reg``, weight 10).
-
     Args:
         in_channels: input channels.
         max_duration: ``D``, longest proposal in snippets.
+        tem_head: ``TEMHead`` config.
         feat_channels: proposal-branch channels (BMN 256).
         num_samples / num_samples_per_bin: ``N`` bins per proposal, points per bin (32 / 3).
         prop_boundary_ratio: context added on each side, fraction of the length (0.5).
@@ -117,31 +87,26 @@ class BMHead(GridMapHead):
         num_map_convs: 3x3 2D convs (2).
         reg_high_thr / reg_low_thr: bands of the regression sampling (0.7 / 0.3).
         loss_cls / loss_reg: loss configs.
+        init_cfg: mmengine weight initialisation config.
     """
 
-    def __init__(self, in_channels: int, max_duration: int, feat_channels: int = 256,
+    def __init__(self, in_channels: int, max_duration: int, tem_head: dict,
+                 feat_channels: int = 256,
                  num_samples: int = 32, num_samples_per_bin: int = 3,
                  prop_boundary_ratio: float = 0.5, bm_channels: int = 512,
                  map_channels: int = 128, num_map_convs: int = 2,
                  reg_high_thr: float = 0.7, reg_low_thr: float = 0.3,
-                 loss_cls: Optional[dict] = None, loss_reg: Optional[dict] = None) -> None:
-        super().__init__()
-        self.max_duration = int(max_duration)
+                 loss_cls: Optional[dict] = None, loss_reg: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(tem_head, max_duration, reg_high_thr, reg_low_thr, loss_cls, loss_reg,
+                         init_cfg)
         self.num_samples = int(num_samples)
         self.num_samples_per_bin = int(num_samples_per_bin)
         self.prop_boundary_ratio = float(prop_boundary_ratio)
-        self.reg_high_thr = float(reg_high_thr)
-        self.reg_low_thr = float(reg_low_thr)
         self.proposal_conv = ConvBlock1d(in_channels, feat_channels, 3)
         self.bm_conv = nn.Conv3d(feat_channels, bm_channels, (self.num_samples, 1, 1),
                                  stride=(self.num_samples, 1, 1))
-        layers = [nn.Conv2d(bm_channels, map_channels, 1), nn.ReLU(inplace=True)]
-        for _ in range(num_map_convs):
-            layers += [nn.Conv2d(map_channels, map_channels, 3, padding=1), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(map_channels, 2, 1))
-        self.map_convs = nn.Sequential(*layers)
-        self.loss_cls = MODELS.build(loss_cls or dict(type='BalancedBCELoss', pos_thr=0.9))
-        self.loss_reg = MODELS.build(loss_reg or dict(type='MSELoss', loss_weight=10.0))
+        self.map_convs = build_map_convs(bm_channels, map_channels, num_map_convs)
         self._cache: Dict[tuple, torch.Tensor] = {}
 
     # -- boundary-matching layer ----------------------------------------------------------------
@@ -179,9 +144,10 @@ class BMHead(GridMapHead):
         # run at least as fast on it)
         return out.reshape(D, T, B, -1).permute(2, 0, 1, 3).contiguous().permute(0, 3, 1, 2)
 
-    def forward(self, feats: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward_maps(self, feats: torch.Tensor,
+                     masks: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``feats [B, C, T]`` -> confidence maps ``[B, 2, D, T]`` in (0, 1) (classification,
-        regression); ``mask`` is unused (invalid cells are masked in the loss)."""
+        regression); ``masks`` is unused (invalid cells are masked in the loss)."""
         x = self.proposal_conv(feats)
         if torch.jit.is_tracing():
             # FLOPs counters trace the model: give them BMN's published dense BM layer (same

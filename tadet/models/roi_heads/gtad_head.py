@@ -1,6 +1,6 @@
 """G-TAD's detection head: more GCNeXt context, sub-graph-of-interest alignment (SGAlign) of every
 (start, duration) grid cell, and a 2D conv stack -> (classification, regression) maps."""
-from typing import Optional
+from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -10,24 +10,25 @@ from tadet.models.necks.gcnext import GCNeXt
 from tadet.models.task_modules.grid_targets import grid_segments
 from tadet.registry import MODELS
 
-from .bm_head import GridMapHead
+from .grid_map_head import GridMapHead, build_map_convs
 
 
 @MODELS.register_module()
 class GTADHead(GridMapHead):
-    """``feats [B, C, T]`` -> ``num_blocks`` GCNeXt blocks -> 1x1 conv to ``align_channels`` +
+    """G-TAD's TEM + detection head. ``feats [B, C, T]`` -> ``num_blocks`` GCNeXt blocks -> 1x1 conv to ``align_channels`` +
     ReLU -> SGAlign of every grid cell (``ProposalAlign1d``: RoIAlign bins inside the segment
     plus context bins over the segment extended on both sides) -> flattened, linear to
     ``mid_channels`` + ReLU (G-TAD's first 1x1 conv) -> 1x1 conv to ``map_channels`` + ReLU ->
     ``num_map_convs`` x (3x3 conv + ReLU) -> 1x1 conv + sigmoid -> ``[B, 2, D, T]``
     (classification, regression confidence). Cells ending after the window are zero features.
 
-    Targets and losses are BMN's (:class:`GridMapHead`): balanced BCE on tIoU > 0.9 and MSE
-    on the tIoU with high / medium / low sampling.
+    Targets, losses and candidate decoding are BMN's (:class:`GridMapHead`): balanced BCE on
+    tIoU > 0.9 and MSE on the tIoU with high / medium / low sampling.
 
     Args:
         in_channels: input channels.
         max_duration: ``D``.
+        tem_head: ``TEMHead`` config (G-TAD's start / end regularisation branches).
         num_blocks: GCNeXt blocks before the alignment (G-TAD: 1).
         k / groups / width_per_group: GCNeXt settings.
         align_channels: channels entering the alignment.
@@ -35,31 +36,26 @@ class GTADHead(GridMapHead):
         mid_channels / map_channels / num_map_convs: 2D stack (G-TAD: 512 / 128 / 2).
         reg_high_thr / reg_low_thr: bands of the regression sampling.
         loss_cls / loss_reg: loss configs.
+        init_cfg: mmengine weight initialisation config.
     """
 
-    def __init__(self, in_channels: int, max_duration: int, num_blocks: int = 1, k: int = 3,
+    def __init__(self, in_channels: int, max_duration: int, tem_head: dict,
+                 num_blocks: int = 1, k: int = 3,
                  groups: int = 32, width_per_group: int = 4, align_channels: int = 256,
                  align: Optional[dict] = None, mid_channels: int = 512,
                  map_channels: int = 128, num_map_convs: int = 2,
                  reg_high_thr: float = 0.7, reg_low_thr: float = 0.3,
-                 loss_cls: Optional[dict] = None, loss_reg: Optional[dict] = None) -> None:
-        super().__init__()
-        self.max_duration = int(max_duration)
-        self.reg_high_thr = float(reg_high_thr)
-        self.reg_low_thr = float(reg_low_thr)
+                 loss_cls: Optional[dict] = None, loss_reg: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(tem_head, max_duration, reg_high_thr, reg_low_thr, loss_cls, loss_reg,
+                         init_cfg)
         self.blocks = nn.ModuleList(
             GCNeXt(in_channels, k, groups, width_per_group) for _ in range(num_blocks))
         self.reduce = ConvBlock1d(in_channels, align_channels, 1)
         self.align = MODELS.build(align or dict(type='ProposalAlign1d', inner_bins=16,
                                                 context_bins=16, context_ratio=0.5))
         self.cell_fc = nn.Linear(align_channels * self.align.num_bins, mid_channels)
-        layers = [nn.Conv2d(mid_channels, map_channels, 1), nn.ReLU(inplace=True)]
-        for _ in range(num_map_convs):
-            layers += [nn.Conv2d(map_channels, map_channels, 3, padding=1), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(map_channels, 2, 1))
-        self.map_convs = nn.Sequential(*layers)
-        self.loss_cls = MODELS.build(loss_cls or dict(type='BalancedBCELoss', pos_thr=0.9))
-        self.loss_reg = MODELS.build(loss_reg or dict(type='MSELoss', loss_weight=10.0))
+        self.map_convs = build_map_convs(mid_channels, map_channels, num_map_convs)
 
     def cell_features(self, x: torch.Tensor) -> torch.Tensor:
         """SGAlign of all cells: ``x [B, C', T]`` -> ``[B, mid_channels, D, T]`` (after ReLU;
@@ -79,9 +75,10 @@ class GTADHead(GridMapHead):
         # [B, D*T, M] viewed as [B, M, D, T] in channels-last memory
         return out.reshape(B, D, T, -1).permute(0, 3, 1, 2)
 
-    def forward(self, feats: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``feats [B, C, T]``, optional ``mask [B, T]`` -> ``[B, 2, D, T]`` in (0, 1)."""
+    def forward_maps(self, feats: torch.Tensor,
+                     masks: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``feats [B, C, T]``, optional ``masks [B, T]`` -> ``[B, 2, D, T]`` in (0, 1)."""
         x = feats
         for block in self.blocks:
-            x = block(x, mask)
+            x = block(x, masks)
         return self.map_convs(self.cell_features(self.reduce(x))).sigmoid()

@@ -1,4 +1,5 @@
-"""RCL's head: continuous anchoring representation (CAR) + recurrent refinement.
+"""RCL's head: temporal evaluation module + continuous anchoring representation (CAR) +
+recurrent refinement.
 
 A query is any continuous segment ``(xs, xe)`` of a window (snippet coordinates). Its
 representation is ``ProposalAlign1d`` of the (1x1-reduced) encoder features: 1D RoIAlign bins
@@ -13,24 +14,31 @@ dx_{m-1})`` (detached, clamped to the window), its representation -> linear + Re
 describe its input query ``q_m`` and its offsets refine it; the output segment is
 ``decode(q_M, dx_M)`` scored by stage ``M``. ``M = 0`` is CAR only.
 
-Targets of a stage come from its input queries: tIoU with the best ground truth of the window
-(cls: balanced BCE on tIoU > ``pos_thr`` of ``loss_cls``; reg: MSE to the tIoU), offsets
-(L1, ``LengthOffsetSegmentCoder``) for queries with tIoU >= ``offset_iou_thr``. Stage ``m``'s
-losses are weighted by ``iter_loss_decay ** (M - m)`` (the last stage weighs 1, as in RAFT's
-sequence loss).
+Targets of a stage come from its input queries (``QueryTIoUAssigner``): tIoU with the best
+ground truth of the window (cls: balanced BCE on tIoU > ``pos_thr`` of ``loss_cls``; reg: MSE
+to the tIoU), offsets (L1, ``LengthOffsetSegmentCoder``) for the positive queries (tIoU >=
+the assigner's ``pos_iou_thr``). Stage ``m``'s losses are weighted by
+``iter_loss_decay ** (M - m)`` (the last stage weighs 1, as in RAFT's sequence loss).
+
+The head owns the base's temporal evaluation module (``tem_head``): its losses are added to
+RCL's and its start / end probabilities restrict the test grid (``test_peak_ratio``) and,
+with ``test_cfg.use_boundary_score``, multiply the proposal scores (BMN's score).
 """
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tadet.models.dense_heads.base_tad_head import BaseTADHead, unpack_gt_instances
 from tadet.models.layers import ConvBlock1d
-from tadet.models.post_processing.grid_candidates import boundary_peak_mask
-from tadet.models.task_modules.rcl_query_samplers import clamp_queries, grid_queries
-from tadet.models.task_modules.tiou import segment_tiou
+from tadet.models.post_processing.grid_candidates import (boundary_peak_mask, boundary_scores,
+                                                          grid_local_maxima)
+from tadet.models.task_modules.rcl_query_samplers import (clamp_queries, grid_queries,
+                                                          sample_window_queries)
 from tadet.registry import MODELS, TASK_UTILS
+from tadet.structures import TADDataSample
 
 _DEFAULT_SAMPLERS = (dict(type='GridQuerySampler'), dict(type='RandomQuerySampler'),
                      dict(type='ScaleInvariantQuerySampler'))
@@ -58,11 +66,13 @@ class _QueryEmbed(nn.Module):
 
 
 @MODELS.register_module()
-class RCLHead(nn.Module):
-    """Continuous anchoring representation + recurrent refine module (see module docstring).
+class RCLHead(BaseTADHead):
+    """TEM + continuous anchoring representation + recurrent refine module (see module
+    docstring). ``predict`` gives class-agnostic proposals (label 0).
 
     Args:
         in_channels: channels of the encoder features ``[B, C, T]``.
+        tem_head: ``TEMHead`` config (built first: its parameters precede RCL's).
         roi_channels: 1x1 conv reduction applied before RoIAlign (keeps the flattened query
             feature ``roi_channels * bins`` small).
         proposal_align: ``ProposalAlign1d`` config: inner bins, context bins, context ratio
@@ -73,7 +83,8 @@ class RCLHead(nn.Module):
         num_iters: refine iterations ``M`` (0 = CAR only).
         iter_loss_decay: ``alpha``; stage ``m`` of ``0..M`` weighs ``alpha ** (M - m)``.
         query_samplers: training query samplers (``TASK_UTILS``), their outputs concatenated.
-        offset_iou_thr: queries with tIoU >= this get an offset target.
+        assigner: ``QueryTIoUAssigner`` config (``pos_iou_thr``: queries with tIoU >= this get
+            an offset target).
         min_length: shortest query (snippets) after each update.
         segment_coder: ``LengthOffsetSegmentCoder`` config.
         loss_cls / loss_reg / loss_offset: ``BalancedBCELoss`` on logits (positive: tIoU >
@@ -85,11 +96,19 @@ class RCLHead(nn.Module):
             are BMN boundary candidates of the TEM (local peaks or above this fraction of the
             maximum, :func:`boundary_peak_mask`); ``None``: the whole grid.
         local_max_kernel: keep a query only if its final score is the maximum of its
-            ``k x k`` neighbourhood in the grid's duration x start map (1: keep all).
+            ``k x k`` neighbourhood in the grid's duration x start map (1: keep all;
+            :func:`grid_local_maxima`).
+        init_cfg: mmengine weight initialisation config.
+
+    ``test_cfg`` key: ``use_boundary_score`` (default False): multiply each proposal's score
+    by the TEM start / end probabilities at its boundaries (:func:`boundary_scores`).
     """
+
+    TEST_CFG_KEYS = frozenset({'use_boundary_score'})
 
     def __init__(self,
                  in_channels: int,
+                 tem_head: dict,
                  roi_channels: int = 128,
                  proposal_align: dict = dict(type='ProposalAlign1d', inner_bins=8,
                                              context_bins=8, context_ratio=0.5,
@@ -99,7 +118,7 @@ class RCLHead(nn.Module):
                  num_iters: int = 2,
                  iter_loss_decay: float = 0.8,
                  query_samplers: Sequence[dict] = _DEFAULT_SAMPLERS,
-                 offset_iou_thr: float = 0.5,
+                 assigner: dict = dict(type='QueryTIoUAssigner', pos_iou_thr=0.5),
                  min_length: float = 0.5,
                  segment_coder: dict = dict(type='LengthOffsetSegmentCoder'),
                  loss_cls: dict = dict(type='BalancedBCELoss', pos_thr=0.7, use_sigmoid=True),
@@ -108,8 +127,9 @@ class RCLHead(nn.Module):
                  test_max_duration: Optional[int] = None,
                  test_refine_topk: int = -1,
                  test_peak_ratio: Optional[float] = None,
-                 local_max_kernel: int = 3) -> None:
-        super().__init__()
+                 local_max_kernel: int = 3,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
         if num_iters < 0:
             raise ValueError('RCLHead: num_iters must be >= 0')
         if not 0 < iter_loss_decay <= 1 or local_max_kernel < 1 or local_max_kernel % 2 == 0:
@@ -117,11 +137,11 @@ class RCLHead(nn.Module):
                              'required')
         if not query_samplers:
             raise ValueError('RCLHead: at least one query sampler is needed')
+        self.tem_head = MODELS.build(tem_head)
         self.align = MODELS.build(proposal_align)
         self.coord_num_freqs = int(coord_num_freqs)
         self.num_iters = int(num_iters)
         self.iter_loss_decay = float(iter_loss_decay)
-        self.offset_iou_thr = float(offset_iou_thr)
         self.min_length = float(min_length)
         self.test_max_duration = None if test_max_duration is None else int(test_max_duration)
         self.test_refine_topk = int(test_refine_topk)
@@ -129,6 +149,7 @@ class RCLHead(nn.Module):
         self.local_max_kernel = int(local_max_kernel)
 
         self.query_samplers = [TASK_UTILS.build(s) for s in query_samplers]
+        self.assigner = TASK_UTILS.build(assigner)
         self.coder = TASK_UTILS.build(segment_coder)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_reg = MODELS.build(loss_reg)
@@ -198,9 +219,9 @@ class RCLHead(nn.Module):
         moved = self.coder.decode(queries, outputs[:, 2:].detach())
         return clamp_queries(moved, lengths, self.min_length)
 
-    def forward(self, x: torch.Tensor, queries: torch.Tensor, batch_idx: torch.Tensor,
-                lengths: torch.Tensor, num_iters: Optional[int] = None
-                ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+    def forward_stages(self, x: torch.Tensor, queries: torch.Tensor, batch_idx: torch.Tensor,
+                       lengths: torch.Tensor, num_iters: Optional[int] = None
+                       ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
         """All stages.
 
         Args:
@@ -223,76 +244,98 @@ class RCLHead(nn.Module):
     # -- training -----------------------------------------------------------------------------
     def sample_queries(self, masks: torch.Tensor, gt_segments: List[torch.Tensor]
                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, List[torch.Tensor]]:
-        """Training queries of every window.
-
-        Returns:
-            queries ``[Q, 2]``, batch_idx ``[Q]``, lengths ``[Q]``, and the ground truth of
-            each window clipped to its valid length.
-        """
-        queries, idx, lens, gts = [], [], [], []
-        for b in range(masks.shape[0]):
-            T = int(masks[b].sum())
-            g = gt_segments[b].to(masks.device).float().reshape(-1, 2).clamp(0, T)
-            g = g[g[:, 1] > g[:, 0]]
-            gts.append(g)
-            q = torch.cat([s(T, g) for s in self.query_samplers]).to(masks.device)
-            queries.append(q)
-            idx.append(torch.full((q.shape[0],), b, dtype=torch.long, device=masks.device))
-            lens.append(torch.full((q.shape[0],), float(T), device=masks.device))
-        return torch.cat(queries), torch.cat(idx), torch.cat(lens), gts
+        """Training queries of every window (:func:`sample_window_queries`)."""
+        return sample_window_queries(self.query_samplers, masks, gt_segments)
 
     def targets(self, queries: torch.Tensor, batch_idx: torch.Tensor,
                 gts: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per query: best tIoU ``[Q]``, offset targets ``[Q, 2]`` (to that ground truth),
-        offset mask ``[Q]`` (tIoU >= ``offset_iou_thr``). All windows at once: ground truth
-        padded to ``[B, N, 2]``, each query against the ``N`` of its window."""
+        """Per query (the assigner, window by window): best tIoU ``[Q]`` (float32), offset
+        targets ``[Q, 2]`` towards the assigned ground truth (0 for negatives), positive mask
+        ``[Q]``."""
         queries = queries.float()  # float32 targets under bf16/fp16 autocast too
         Q = queries.shape[0]
-        N = max([g.shape[0] for g in gts] + [0])
-        if N == 0 or Q == 0:
-            zeros = queries.new_zeros(Q)
-            return zeros, queries.new_zeros(queries.shape), zeros.bool()
-        padded = queries.new_zeros((len(gts), N, 2))
-        real = torch.zeros((len(gts), N), dtype=torch.bool, device=queries.device)
+        iou = queries.new_zeros(Q)
+        offsets = queries.new_zeros((Q, 2))
+        pos = torch.zeros(Q, dtype=torch.bool, device=queries.device)
         for b, g in enumerate(gts):
-            padded[b, :g.shape[0]] = g
-            real[b, :g.shape[0]] = True
-        cand = padded[batch_idx]  # [Q, N, 2]
-        iou = segment_tiou(queries[:, None].expand(Q, N, 2).reshape(-1, 2),
-                           cand.reshape(-1, 2), aligned=True).reshape(Q, N)
-        iou = iou.masked_fill(~real[batch_idx], -1.0)  # padding never matches
-        best, arg = iou.max(dim=1)
-        best = best.clamp(min=0)
-        offsets = self.coder.encode(queries, cand[torch.arange(Q, device=queries.device), arg])
-        offsets = offsets.masked_fill((best <= 0)[:, None], 0.0)
-        return best, offsets, best >= self.offset_iou_thr
+            sel = torch.nonzero(batch_idx == b).squeeze(1)
+            res = self.assigner.assign(queries[sel], g)
+            iou[sel] = res.max_tious
+            p = sel[res.pos_mask]
+            if p.numel():
+                offsets[p] = self.coder.encode(queries[p], g[res.gt_inds[res.pos_mask] - 1])
+                pos[p] = True
+        return iou, offsets, pos
 
-    def loss(self, feats: torch.Tensor, masks: torch.Tensor,
-             gt_segments: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """``feats [B, C, T]``, ``masks [B, T]``, ground truth per window ``[N, 2]`` ->
-        ``dict(loss_rcl_cls, loss_rcl_reg, loss_rcl_offset)`` summed over stages with
-        weights ``alpha ** (M - m)``."""
+    def forward_train(self, feats: torch.Tensor, masks: torch.Tensor,
+                      data_samples: Sequence[TADDataSample]) -> dict:
+        """Training forward (the queries are sampled around the ground truth): dict(start,
+        end ``[B, T]``, stages (per stage (queries ``[Q, 2]``, outputs ``[Q, 4]``)),
+        batch_idx ``[Q]``, gts (per window ``[N, 2]``, clipped))."""
+        start, end = self.tem_head(feats, masks)
+        gt_segments, _ = unpack_gt_instances(data_samples, feats.device)
         x = self.reduce_features(feats)
         queries, batch_idx, lengths, gts = self.sample_queries(masks, gt_segments)
-        stages = self(x, queries, batch_idx, lengths)
+        stages = self.forward_stages(x, queries, batch_idx, lengths)
+        return dict(start=start, end=end, stages=stages, batch_idx=batch_idx, gts=gts)
+
+    def loss(self, feats: torch.Tensor, masks: torch.Tensor,
+             data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
+        """``forward_train`` + ``loss_by_feat`` (training queries depend on the ground truth,
+        so the test-time ``forward`` is not the training one)."""
+        return self.loss_by_feat(self.forward_train(feats, masks, data_samples), masks,
+                                 data_samples)
+
+    def loss_by_feat(self, outs: dict, masks: torch.Tensor,
+                     data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
+        """``outs`` of :meth:`forward_train` -> ``dict(loss_start, loss_end, loss_rcl_cls,
+        loss_rcl_reg, loss_rcl_offset)``, RCL's summed over stages with weights
+        ``alpha ** (M - m)``."""
+        losses = self.tem_head.loss_by_feat((outs['start'], outs['end']), masks, data_samples)
+        stages, batch_idx = outs['stages'], outs['batch_idx']
         M = len(stages) - 1
-        losses = dict(loss_rcl_cls=0.0, loss_rcl_reg=0.0, loss_rcl_offset=0.0)
+        rcl = dict(loss_rcl_cls=0.0, loss_rcl_reg=0.0, loss_rcl_offset=0.0)
         for m, (q, out) in enumerate(stages):
             w = self.iter_loss_decay ** (M - m)
-            iou, off_t, off_mask = self.targets(q, batch_idx, gts)
-            losses['loss_rcl_cls'] = losses['loss_rcl_cls'] + w * self.loss_cls(out[:, 0], iou)
-            losses['loss_rcl_reg'] = losses['loss_rcl_reg'] + w * self.loss_reg(out[:, 1], iou)
+            iou, off_t, off_mask = self.targets(q, batch_idx, outs['gts'])
+            rcl['loss_rcl_cls'] = rcl['loss_rcl_cls'] + w * self.loss_cls(out[:, 0], iou)
+            rcl['loss_rcl_reg'] = rcl['loss_rcl_reg'] + w * self.loss_reg(out[:, 1], iou)
             n = int(off_mask.sum())
             off = self.loss_offset(out[off_mask, 2:], off_t[off_mask], avg_factor=2 * n) \
                 if n else out[:, 2:].sum() * 0.0
-            losses['loss_rcl_offset'] = losses['loss_rcl_offset'] + w * off
+            rcl['loss_rcl_offset'] = rcl['loss_rcl_offset'] + w * off
+        losses.update(rcl)
         return losses
 
     # -- inference ----------------------------------------------------------------------------
+    def forward(self, feats: torch.Tensor,
+                masks: Optional[torch.Tensor] = None) -> Dict[str, object]:
+        """Test-time forward: ``feats [W, C, T]``, ``masks [W, T]`` -> dict(start, end
+        ``[W, T]`` TEM probabilities, proposals: :meth:`predict_queries` of each window)."""
+        if masks is None:
+            masks = feats.new_ones((feats.shape[0], feats.shape[-1]), dtype=torch.bool)
+        start, end = self.tem_head(feats, masks)
+        return dict(start=start, end=end,
+                    proposals=self.predict_queries(feats, masks, (start, end)))
+
+    def predict_by_feat(self, outs: Dict[str, object],
+                        masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
+        """Per window the class-agnostic proposals dict(segments ``[K, 2]``, scores ``[K]``,
+        labels ``[K]`` = 0)."""
+        use_boundary = bool(self.get_test_cfg('use_boundary_score', False))
+        results = []
+        for w, p in enumerate(outs['proposals']):
+            segs, scores = p['segments'], p['scores']
+            if use_boundary:
+                scores = scores * boundary_scores(outs['start'][w], outs['end'][w], segs)
+            results.append(dict(segments=segs, scores=scores,
+                                labels=torch.zeros_like(scores, dtype=torch.long)))
+        return results
+
     @torch.no_grad()
-    def predict(self, feats: torch.Tensor, masks: torch.Tensor,
-                boundary_probs: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
-                ) -> List[dict]:
+    def predict_queries(self, feats: torch.Tensor, masks: torch.Tensor,
+                        boundary_probs: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+                        ) -> List[dict]:
         """Score the grid queries, refine them, keep the local maxima.
 
         Args:
@@ -342,24 +385,11 @@ class RCLHead(nn.Module):
             h, out = self.forward_refine(x, queries, batch_idx, h)
         segments = self.update_queries(queries, out, lengths)
         scores = out[:, 0].sigmoid() * out[:, 1].sigmoid()
-        keep = self.local_maxima(scores, cell, batch_idx, feats.shape[0], feats.shape[-1])
+        keep = grid_local_maxima(scores, cell, batch_idx, feats.shape[0], feats.shape[-1],
+                                 self.local_max_kernel)
         results = []
         for w in range(feats.shape[0]):
             sel = keep[batch_idx[keep] == w]
             results.append(dict(segments=segments[sel], scores=scores[sel],
                                 queries=start_queries[sel]))
         return results
-
-    def local_maxima(self, scores: torch.Tensor, cell: torch.Tensor, batch_idx: torch.Tensor,
-                     num_windows: int, T: int) -> torch.Tensor:
-        """Indices of queries whose score is the maximum of their ``k x k`` neighbourhood in
-        the per-window duration x start map (cells without a query do not compete)."""
-        if self.local_max_kernel == 1 or scores.numel() == 0:
-            return torch.arange(scores.numel(), device=scores.device)
-        D = int(cell[:, 0].max()) + 1
-        smap = scores.new_full((num_windows, D, T), -1.0)
-        smap[batch_idx, cell[:, 0], cell[:, 1]] = scores
-        k = self.local_max_kernel
-        pooled = F.max_pool2d(smap[:, None], k, stride=1, padding=k // 2)[:, 0]
-        is_max = scores >= pooled[batch_idx, cell[:, 0], cell[:, 1]]
-        return torch.nonzero(is_max).squeeze(1)

@@ -1,5 +1,5 @@
-"""RCL's training query samplers: which continuous segments ``(xs, xe)`` the continuous
-anchoring representation is trained on.
+"""RCL's training queries: which continuous segments ``(xs, xe)`` the continuous anchoring
+representation is trained on (samplers), and their targets (:class:`QueryTIoUAssigner`).
 
 Every sampler is a ``TASK_UTILS`` component called as
 ``sampler(num_snippets, gt_segments, generator=None) -> queries [Q, 2]`` (window snippet
@@ -12,11 +12,14 @@ coordinates, ``0 <= xs < xe <= num_snippets``). RCL trains on the union of the t
   moved by up to ``spread`` times its length (the same relative spread for short and long
   actions).
 """
-from typing import Optional, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 
 from tadet.registry import TASK_UTILS
+
+from .assigners import SegmentAssignResult
+from .tiou import segment_tiou
 
 
 def grid_queries(num_snippets: int, max_duration: Optional[int] = None,
@@ -182,3 +185,65 @@ class ScaleInvariantQuerySampler:
         queries = (gts[:, None, :] + shift).reshape(-1, 2)
         queries = clamp_queries(queries, num_snippets, self.min_length)
         return _subsample(queries, self.max_num, generator)
+
+
+def sample_window_queries(samplers: Sequence[Callable], masks: torch.Tensor,
+                          gt_segments: List[torch.Tensor]
+                          ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, List[torch.Tensor]]:
+    """Training queries of every window: the samplers' outputs concatenated.
+
+    Args:
+        samplers: query samplers (``sampler(T, gt) -> [Q, 2]``).
+        masks: ``[B, T]`` real snippets; gt_segments: per window ``[N_b, 2]``.
+    Returns:
+        queries ``[Q, 2]``, batch_idx ``[Q]``, lengths ``[Q]`` (each query's valid window
+        length), and the ground truth of each window clipped to its valid length.
+    """
+    queries, idx, lens, gts = [], [], [], []
+    for b in range(masks.shape[0]):
+        T = int(masks[b].sum())
+        g = gt_segments[b].to(masks.device).float().reshape(-1, 2).clamp(0, T)
+        g = g[g[:, 1] > g[:, 0]]
+        gts.append(g)
+        q = torch.cat([s(T, g) for s in samplers]).to(masks.device)
+        queries.append(q)
+        idx.append(torch.full((q.shape[0],), b, dtype=torch.long, device=masks.device))
+        lens.append(torch.full((q.shape[0],), float(T), device=masks.device))
+    return torch.cat(queries), torch.cat(idx), torch.cat(lens), gts
+
+
+@TASK_UTILS.register_module()
+class QueryTIoUAssigner:
+    """RCL's assignment of a window's queries: each query takes the ground truth it overlaps
+    most; its max tIoU is its confidence target, and it is positive (an offset target towards
+    that ground truth) when the max tIoU is at least ``pos_iou_thr`` (inclusive, unlike
+    ``MaxTIoUAssigner``'s strict ``>``); every other query is negative, none is ignored.
+
+    Args:
+        pos_iou_thr: offset-target threshold (RCL: 0.5).
+    """
+
+    def __init__(self, pos_iou_thr: float = 0.5) -> None:
+        self.pos_iou_thr = float(pos_iou_thr)
+
+    def assign(self, queries: torch.Tensor, gt_segments: torch.Tensor,
+               gt_labels: Optional[torch.Tensor] = None) -> SegmentAssignResult:
+        """``queries [Q, 2]``, ``gt_segments [K, 2]`` (``K`` may be 0: all negative, tIoU 0),
+        optional ``gt_labels [K]`` -> ``SegmentAssignResult`` (``max_tious [Q]`` float32,
+        ``gt_inds [Q]``: ``k + 1`` positive for gt ``k``, 0 negative)."""
+        queries = queries.float()  # float32 targets under bf16 / fp16 autocast too
+        n = queries.shape[0]
+        gt_inds = torch.zeros(n, dtype=torch.long, device=queries.device)
+        labels = torch.full((n,), -1, dtype=torch.long, device=queries.device)
+        if gt_segments.numel() == 0 or n == 0:
+            return SegmentAssignResult(gt_inds, queries.new_zeros(n), labels)
+        tious = segment_tiou(queries, gt_segments.float().reshape(-1, 2))  # [Q, K]
+        max_tious, argmax = tious.max(dim=1)
+        pos = max_tious >= self.pos_iou_thr
+        gt_inds[pos] = argmax[pos] + 1
+        if gt_labels is not None:
+            labels[pos] = gt_labels.to(queries.device).long()[argmax[pos]]
+        return SegmentAssignResult(gt_inds, max_tious, labels)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(pos_iou_thr={self.pos_iou_thr})'

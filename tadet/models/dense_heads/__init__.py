@@ -5,3 +5,4 @@ from .afsd_coarse_head import AFSDCoarseHead  # noqa: F401
 from .snippet_cls_head import SnippetClassificationHead, proposal_class_scores  # noqa: F401
 from .tem_head import TEMHead  # noqa: F401
 from .segtad_seg_head import SegTADSegHead  # noqa: F401
+from .snippet_baseline_head import SnippetBaselineHead, threshold_runs  # noqa: F401

@@ -8,3 +8,4 @@ from .grid_proposal import GridProposalDetector  # noqa: F401
 from .segtad import SegTAD  # noqa: F401
 from .rcl import RCL  # noqa: F401
 from .gtad import GTAD  # noqa: F401
+from .snippet_baseline import SnippetBaseline  # noqa: F401

@@ -3,7 +3,7 @@
 # paper) in the shared post-processing; loc loss weight 1; Gaussian soft-NMS sigma 0.85,
 # top 100. Set the classifier file (e.g. the CUHK ActivityNet scores converted to
 # {"results": {video: [200 scores]}}) in
-# model.test_cfg.post_processing.external_classifier.file. To predict the 200 classes directly
+# model.test_cfg.external_classifier.file. To predict the 200 classes directly
 # instead, set model.class_agnostic=False and external_classifier=None.
 # Not run here (no ActivityNet features on this machine).
 _base_ = ['../_base_/models/afsd.py', '../_base_/datasets/activitynet_resize128.py',
@@ -12,16 +12,14 @@ _base_ = ['../_base_/models/afsd.py', '../_base_/datasets/activitynet_resize128.
 model = dict(
     class_agnostic=True,
     neck=dict(in_channels={{_base_.feat_dim}}),
-    loss_coarse_loc=dict(loss_weight=1.0),
-    loss_refine_loc=dict(loss_weight=1.0),
+    head=dict(loss_coarse_loc=dict(loss_weight=1.0), loss_refine_loc=dict(loss_weight=1.0)),
     test_cfg=dict(
         sliding_window=None,
-        post_processing=dict(
-            nms=dict(method='gaussian', sigma=0.85, min_score=0.001, max_seg_num=100,
-                     multiclass=False),
-            pre_nms_topk=2000, score_thr=0.001, max_per_video=100,
-            num_classes=200,
-            external_classifier=dict(file='data/activitynet/cuhk_val_simp_share.json', topk=2))))
+        nms=dict(method='gaussian', sigma=0.85, min_score=0.001, max_seg_num=100,
+                 multiclass=False),
+        max_per_video=100,
+        external_classifier=dict(file='data/activitynet/cuhk_val_simp_share.json', topk=2,
+                                 num_classes=200)))
 max_epochs = 10
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=2)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4, weight_decay=1e-4))

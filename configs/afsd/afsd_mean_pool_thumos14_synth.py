@@ -1,3 +1,3 @@
 # Ablation of afsd_thumos14_synth.py: boundary mean pooling instead of boundary max pooling.
 _base_ = ['./afsd_thumos14_synth.py']
-model = dict(refine_head=dict(pooling='mean'))
+model = dict(head=dict(refine_head=dict(pooling='mean')))

@@ -11,10 +11,11 @@ gn = dict(type='GN', num_groups=8)
 model = dict(
     neck=dict(in_channels=64, channels=channels, norm_cfg=gn),
     frame_branch=dict(in_channels=channels, out_channels=channels, norm_cfg=gn),
-    coarse_head=dict(in_channels=channels, feat_channels=channels, norm_cfg=gn),
-    refine_head=dict(in_channels=channels, frame_channels=channels, feat_channels=channels,
-                     norm_cfg=gn),
-    assigner=dict(keep_best_per_gt=True),
+    head=dict(
+        coarse_head=dict(in_channels=channels, feat_channels=channels, norm_cfg=gn),
+        refine_head=dict(in_channels=channels, frame_channels=channels, feat_channels=channels,
+                         norm_cfg=gn),
+        assigner=dict(keep_best_per_gt=True)),
     test_cfg=dict(sliding_window={{_base_.test_sliding_window}}))
 
 max_epochs = 8

@@ -10,8 +10,8 @@ from mmengine.structures import InstanceData
 
 from tadet.models.layers import boundary_mean_pool_1d
 from tadet.models.roi_heads import afsd_boundary_regions
-from tadet.models.task_modules import (AFSDAssigner, decode_refine_offsets,
-                                       encode_refine_offsets)
+from tadet.models.task_modules import (AFSDAssigner, AFSDRefineOffsetCoder,
+                                       afsd_boundary_bands)
 from tadet.registry import MODELS
 from tadet.structures import TADDataSample
 
@@ -30,7 +30,12 @@ C_IN, CH, NUM_CLASSES, L = 8, 16, 3, 64
 GN = dict(type='GN', num_groups=4)
 
 
-def small_cfg(**overrides):
+REFINE = dict(type='AFSDRefineHead', num_classes=NUM_CLASSES, in_channels=CH,
+              frame_channels=CH, feat_channels=CH, norm_cfg=GN)
+
+
+def small_cfg(head=None, **overrides):
+    """Detector config; ``head`` overrides keys of the ``AFSDHead`` config."""
     cfg = dict(
         type='AFSD', num_classes=NUM_CLASSES,
         data_preprocessor=dict(type='TADDataPreprocessor', pad_to_multiple=32),
@@ -38,14 +43,15 @@ def small_cfg(**overrides):
                   norm_cfg=GN),
         frame_branch=dict(type='AFSDFrameLevelBranch', in_channels=CH, out_channels=CH,
                           norm_cfg=GN),
-        coarse_head=dict(type='AFSDCoarseHead', num_classes=NUM_CLASSES, in_channels=CH,
-                         feat_channels=CH, num_levels=6, norm_cfg=GN),
-        refine_head=dict(type='AFSDRefineHead', num_classes=NUM_CLASSES, in_channels=CH,
-                         frame_channels=CH, feat_channels=CH, norm_cfg=GN),
-        assigner=dict(type='AFSDAssigner', keep_best_per_gt=True),
-        test_cfg=dict(sliding_window=None,
-                      post_processing=dict(nms=dict(method='gaussian', sigma=0.5,
-                                                    multiclass=True))))
+        head=dict(dict(type='AFSDHead',
+                       coarse_head=dict(type='AFSDCoarseHead', num_classes=NUM_CLASSES,
+                                        in_channels=CH, feat_channels=CH, num_levels=6,
+                                        norm_cfg=GN),
+                       refine_head=REFINE,
+                       assigner=dict(type='AFSDAssigner', keep_best_per_gt=True)),
+                  **(head or {})),
+        test_cfg=dict(sliding_window=None, pre_nms_topk=1000, score_thr=0.001,
+                      nms=dict(method='gaussian', sigma=0.5, multiclass=True)))
     cfg.update(overrides)
     return cfg
 
@@ -72,16 +78,16 @@ def make_batch(b=2, seed=0):
     return x, masks, samples
 
 
-def build(**overrides):
+def build(head=None, **overrides):
     torch.manual_seed(0)
-    return MODELS.build(small_cfg(**overrides))
+    return MODELS.build(small_cfg(head, **overrides))
 
 
 # -- components ---------------------------------------------------------------------------------
 def test_shapes():
     model = build()
     x, masks, _ = make_batch()
-    feats, frame = model.extract_feat(x)
+    feats, frame = model.extract_feat(x, masks)
     assert [f.shape[-1] for f in feats] == [64, 32, 16, 8, 4, 2]
     assert all(f.shape[:2] == (2, CH) for f in feats)
     assert frame.shape == (2, CH, L)
@@ -91,7 +97,7 @@ def test_shapes():
     assert logits.shape == rlogits.shape == (2, n, NUM_CLASSES + 1)
     assert quality.shape == (2, n)
     # coarse segments contain their prior centre (positive distances)
-    out = model._run_heads(feats, frame, L)
+    out = model.head((feats, frame), masks)
     c = out['centres']
     assert torch.allclose(c[:3], torch.tensor([0.5, 1.5, 2.5]))
     assert torch.allclose(c[64:66], torch.tensor([1.0, 3.0]))  # level 1: (i + .5) * 2
@@ -113,39 +119,60 @@ def test_boundary_regions_and_mean_pool():
 
 
 # -- label assignment ---------------------------------------------------------------------------
-def test_assign_points_shortest_gt():
+def test_assign_coarse_points_shortest_gt():
     a = AFSDAssigner()
     centres = torch.tensor([0.5, 2.5, 5.5, 7.5, 9.5])
     gts = torch.tensor([[2.0, 10.0], [5.0, 8.0]])
-    labels, inds = a.assign_points(centres, gts, torch.tensor([4, 1]))
-    assert inds.tolist() == [-1, 0, 1, 1, 0]  # 5.5, 7.5 in both: the shorter (gt 1) wins
-    assert labels.tolist() == [0, 5, 2, 2, 5]
-    labels, inds = a.assign_points(centres, torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
-    assert labels.tolist() == [0] * 5 and inds.tolist() == [-1] * 5
+    res = a.assign(centres, gts, torch.tensor([4, 1]))
+    assert res.gt_inds.tolist() == [-1, 0, 1, 1, 0]  # 5.5, 7.5 in both: the shorter wins
+    assert res.labels.tolist() == [-1, 4, 1, 1, 4]
+    assert res.pos_mask.tolist() == [False, True, True, True, True]
+    assert res.refined_labels is None  # no coarse segments given
+    # ignored (padded) priors are never positive
+    res = a.assign(centres, gts, torch.tensor([4, 1]),
+                   valid=torch.tensor([True, True, True, False, False]))
+    assert res.gt_inds.tolist() == [-1, 0, 1, -1, -1]
+    assert res.labels.tolist() == [-1, 4, 1, -1, -1]
+    res = a.assign(centres, torch.zeros(0, 2), torch.zeros(0, dtype=torch.long),
+                   coarse_segments=torch.zeros(5, 2))
+    assert res.labels.tolist() == [-1] * 5 and res.gt_inds.tolist() == [-1] * 5
+    assert res.refined_labels.tolist() == [-1] * 5
 
 
 def test_assign_refined_threshold_and_keep_best():
     gts = torch.tensor([[0.0, 10.0], [20.0, 30.0]])
+    # priors 0, 1 inside gt 0; 2, 3 inside gt 1; 4 outside both
+    centres = torch.tensor([5.0, 2.0, 22.0, 22.0, 15.0])
     coarse = torch.tensor([[0.0, 10.0], [0.0, 4.0], [20.0, 24.0], [21.0, 23.0], [0., 1.]])
-    inds = torch.tensor([0, 0, 1, 1, -1])
     labels_gt = torch.tensor([3, 7])
-    lab, tious = AFSDAssigner(0.5).assign_refined(coarse, inds, gts, labels_gt)
-    assert lab.tolist() == [4, 0, 0, 0, 0]
-    assert torch.allclose(tious, torch.tensor([1.0, 0.4, 0.4, 0.2, 0.0]))
+    res = AFSDAssigner(0.5).assign(centres, gts, labels_gt, coarse_segments=coarse)
+    assert res.gt_inds.tolist() == [0, 0, 1, 1, -1]
+    assert res.refined_labels.tolist() == [3, -1, -1, -1, -1]
+    assert torch.allclose(res.tious, torch.tensor([1.0, 0.4, 0.4, 0.2, 0.0]))
     # keep_best_per_gt: gt 1's best coarse tIoU is 0.4 < 0.5 -> its threshold becomes 0.4
-    lab, _ = AFSDAssigner(0.5, keep_best_per_gt=True).assign_refined(coarse, inds, gts,
-                                                                     labels_gt)
-    assert lab.tolist() == [4, 0, 8, 0, 0]
+    res = AFSDAssigner(0.5, keep_best_per_gt=True).assign(centres, gts, labels_gt,
+                                                          coarse_segments=coarse)
+    assert res.refined_labels.tolist() == [3, -1, 7, -1, -1]
+    with pytest.raises(ValueError, match='pos_iou_thr'):
+        AFSDAssigner(1.5)
 
 
-def test_refine_offsets_roundtrip_and_bands():
+def test_refine_offset_coder_and_bands():
+    from tadet.registry import TASK_UTILS
+    coder = TASK_UTILS.build(dict(type='AFSDRefineOffsetCoder'))
+    assert isinstance(coder, AFSDRefineOffsetCoder)
     coarse = torch.tensor([[10.0, 20.0]])
     gt = torch.tensor([[8.0, 25.0]])
-    off = encode_refine_offsets(coarse, gt)
+    off = coder.encode(coarse, gt)
     assert torch.allclose(off, torch.tensor([[-0.4, 1.0]]))
-    assert torch.allclose(decode_refine_offsets(coarse, off), gt)
-    start, end = AFSDAssigner(band_ratio=0.1, min_band=2.0).boundary_bands(
-        torch.tensor([[4.0, 40.0]]), 48)
+    assert torch.allclose(coder.decode(coarse, off), gt)
+    # batched [B, N, 2]; a degenerate coarse segment uses the minimum width
+    assert torch.allclose(coder.decode(coarse[None], off[None]), gt[None])
+    point = torch.tensor([[5.0, 5.0]])
+    assert torch.allclose(coder.decode(point, torch.tensor([[-2.0, 2.0]])),
+                          torch.tensor([[5.0 - 1e-3, 5.0 + 1e-3]]))
+    start, end = afsd_boundary_bands(torch.tensor([[4.0, 40.0]]), 48, band_ratio=0.1,
+                                     min_band=2.0)
     # band width max(3.6, 2) -> |centre - 4| <= 1.8: centres 2.5, 3.5, 4.5, 5.5
     assert start.nonzero().squeeze(1).tolist() == [2, 3, 4, 5]
     assert end.nonzero().squeeze(1).tolist() == [38, 39, 40, 41]
@@ -208,17 +235,31 @@ def test_config_validation():
     with pytest.raises(TypeError, match='bogus'):
         MODELS.build(small_cfg(bogus=1))
     with pytest.raises(ValueError, match='pooling'):
-        MODELS.build(small_cfg(refine_head=dict(small_cfg()['refine_head'], pooling='avg')))
+        MODELS.build(small_cfg(dict(refine_head=dict(REFINE, pooling='avg'))))
     with pytest.raises(ValueError, match='refine_head'):
-        MODELS.build(small_cfg(refine_head=None))
-    coarse_only = MODELS.build(small_cfg(use_refinement=False, refine_head=None))
-    assert coarse_only.refine_head is None
+        MODELS.build(small_cfg(dict(refine_head=None)))
+    coarse_only = MODELS.build(small_cfg(dict(refine_head=None), use_refinement=False))
+    assert coarse_only.head.refine_head is None
+    # detector options the head reads are set on the detector only
+    with pytest.raises(ValueError, match='use_refinement'):
+        MODELS.build(small_cfg(dict(use_refinement=False)))
+    # the head's test_cfg keys are accepted and validated; others are errors
+    model = MODELS.build(small_cfg(test_cfg=dict(refine_score_weight=0.0,
+                                                 use_quality_score=False)))
+    assert model.head.test_cfg == dict(refine_score_weight=0.0, use_quality_score=False)
+    with pytest.raises(ValueError, match='refine_score_weight'):
+        MODELS.build(small_cfg(test_cfg=dict(refine_score_weight=1.5)))
+    for old in ('test_topk', 'post_processing'):
+        with pytest.raises(ValueError, match=old):
+            MODELS.build(small_cfg(test_cfg={old: 1}))
+    with pytest.raises(TypeError, match='test_topk'):
+        MODELS.build(small_cfg(test_topk=100))
 
 
 @pytest.mark.parametrize('overrides', [
     dict(), dict(use_refinement=False),
     dict(use_boundary_loss=False, use_contrastive=False,
-         refine_head=dict(small_cfg()['refine_head'], pooling='mean'))])
+         head=dict(refine_head=dict(REFINE, pooling='mean')))])
 def test_train_step_and_predict(overrides):
     model = build(**overrides)
     optim = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -259,9 +300,8 @@ def test_loss_falls_and_refinement_changes_boundaries():
     assert last < 0.6 * first
     model.eval()
     with torch.no_grad():
-        feats, frame = model.extract_feat(x)
-        out = model._run_heads(feats, frame, L)
-        refined, _ = model.scores_and_segments(out)
+        out = model.head(model.extract_feat(x, masks), masks)
+        refined, _ = model.head.scores_and_segments(out)
     # the refinement moves the boundaries of the coarse proposals
     assert (refined - out['coarse']).abs().max() > 0.05
     # the detector output uses the refined segments
@@ -302,8 +342,8 @@ def test_refine_feature_grad_scales_what_reaches_the_shared_features():
         def collect(module):
             return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten()
                               for p in module.parameters()])
-        return (torch.cat([collect(model.neck), collect(model.coarse_head)]),
-                torch.cat([collect(model.refine_head), collect(model.frame_branch)]))
+        return (torch.cat([collect(model.neck), collect(model.head.coarse_head)]),
+                torch.cat([collect(model.head.refine_head), collect(model.frame_branch)]))
 
     shared1, own1 = grads(1.0)
     shared_half, own_half = grads(0.5)
@@ -337,7 +377,50 @@ def test_splice_layout():
 
 def test_class_agnostic():
     model = build(class_agnostic=True)
-    assert model.num_classes == 1 and model.refine_head.num_classes == 1
+    assert model.num_classes == 1 and model.head.refine_head.num_classes == 1
     x, masks, samples = make_batch()
     losses = model(x, masks, samples, mode='loss')
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_head_scores_and_candidates():
+    """predict_by_feat: ((1 - w) softmax(coarse) + w softmax(refined)) * sigmoid(quality),
+    background dropped, then the pre_nms_topk best (proposal, class) pairs above score_thr."""
+    head = build().head
+    g = torch.Generator().manual_seed(3)
+    outs = dict(centres=torch.tensor([0.5, 1.5, 2.5]),
+                coarse=torch.tensor([[[0., 1.], [1., 2.], [2., 4.]]]),
+                coarse_logits=torch.randn(1, 3, NUM_CLASSES + 1, generator=g),
+                refine_logits=torch.randn(1, 3, NUM_CLASSES + 1, generator=g),
+                offsets=torch.tensor([[[0., 0.], [0., 0.], [-1., 1.]]]),
+                quality=torch.randn(1, 3, generator=g))
+    masks = torch.tensor([[True, True, False, False]])  # prior 2 lies on padding
+    head.test_cfg = dict(refine_score_weight=0.25, use_quality_score=True, pre_nms_topk=4,
+                         score_thr=0.0)
+    probs = (0.75 * outs['coarse_logits'].softmax(-1) + 0.25 * outs['refine_logits'].softmax(-1))
+    expect = (probs * outs['quality'].sigmoid()[..., None])[0, :2, 1:]
+    cand = head.predict_by_feat(outs, masks)[0]
+    top = expect.flatten().topk(4)
+    assert torch.allclose(cand['scores'], top.values)
+    assert cand['labels'].tolist() == (top.indices % NUM_CLASSES).tolist()
+    assert torch.equal(cand['segments'], outs['coarse'][0][top.indices // NUM_CLASSES])
+    # refined segments: coarse + offsets * half width; no quality factor when switched off
+    segs, scores = head.scores_and_segments(outs)
+    assert segs[0, 2].tolist() == [1.0, 5.0]
+    head.test_cfg = dict(refine_score_weight=0.0, use_quality_score=False)
+    _, scores = head.scores_and_segments(outs)
+    assert torch.allclose(scores, outs['coarse_logits'].softmax(-1)[..., 1:])
+
+
+def test_old_checkpoint_layout_loads():
+    """Checkpoints from before the head owned the coarse / refine networks still load."""
+    model = build()
+    old = {k.replace('head.coarse_head.', 'coarse_head.').replace('head.refine_head.',
+                                                                   'refine_head.'): v
+           for k, v in model.state_dict().items()}
+    assert any(k.startswith('coarse_head.') for k in old)
+    torch.manual_seed(5)
+    other = MODELS.build(small_cfg())
+    other.load_state_dict(old)
+    for (name, p), q in zip(other.named_parameters(), model.parameters()):
+        assert torch.equal(p, q), name

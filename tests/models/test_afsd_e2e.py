@@ -56,15 +56,15 @@ def e2e_cfg():
                   norm_cfg=GN),
         frame_branch=dict(type='AFSDFrameLevelBranch', in_channels=16, out_channels=16,
                           norm_cfg=GN),
-        coarse_head=dict(type='AFSDCoarseHead', num_classes=1, in_channels=16, feat_channels=16,
-                         num_levels=3, norm_cfg=GN),
-        refine_head=dict(type='AFSDRefineHead', num_classes=1, in_channels=16,
-                         frame_channels=16, feat_channels=16, norm_cfg=GN),
-        assigner=dict(type='AFSDAssigner', keep_best_per_gt=True),
+        head=dict(type='AFSDHead',
+                  coarse_head=dict(type='AFSDCoarseHead', num_classes=1, in_channels=16,
+                                   feat_channels=16, num_levels=3, norm_cfg=GN),
+                  refine_head=dict(type='AFSDRefineHead', num_classes=1, in_channels=16,
+                                   frame_channels=16, feat_channels=16, norm_cfg=GN),
+                  assigner=dict(type='AFSDAssigner', keep_best_per_gt=True)),
         contrastive_min_length=4,
         test_cfg=dict(sliding_window=dict(size=16, stride=8),
-                      post_processing=dict(nms=dict(method='gaussian', sigma=0.5,
-                                                    multiclass=True))))
+                      nms=dict(method='gaussian', sigma=0.5, multiclass=True)))
 
 
 def test_e2e_train_and_predict_step(tmp_path):

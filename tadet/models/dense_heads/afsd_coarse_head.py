@@ -1,4 +1,5 @@
-"""AFSD's coarse anchor-free head (shared over pyramid levels)."""
+"""AFSD's coarse anchor-free network (shared over pyramid levels), the first stage of
+:class:`AFSDHead` (which owns its priors, targets, losses and decoding)."""
 import math
 from typing import List, Optional, Tuple
 

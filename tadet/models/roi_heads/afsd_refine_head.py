@@ -1,5 +1,6 @@
-"""AFSD's saliency-based refinement head: boundary pooling of the coarse proposals on the
-pyramid level (level units) and on the frame-level feature (frame units)."""
+"""AFSD's saliency-based refinement network: boundary pooling of the coarse proposals on the
+pyramid level (level units) and on the frame-level feature (frame units); the second stage of
+:class:`AFSDHead` (which owns its targets, losses and decoding)."""
 from typing import List, Optional, Tuple
 
 import torch

@@ -3,8 +3,8 @@ from .prior_generators import AnchorGenerator1d, PointGenerator1d  # noqa: F401
 from .samplers import HardNegativeSampler  # noqa: F401
 from .segment_coder import DeltaCWSegmentCoder  # noqa: F401
 from .tiou import segment_cw_to_se, segment_se_to_cw, segment_tiou  # noqa: F401
-from .afsd_assigner import (AFSDAssigner, decode_refine_offsets,  # noqa: F401
-                            encode_refine_offsets)
+from .afsd_assigner import (AFSDAssigner, AFSDAssignResult,  # noqa: F401
+                            AFSDRefineOffsetCoder, afsd_boundary_bands)
 from .snippet_targets import snippet_class_targets  # noqa: F401
 from .boundary_targets import boundary_targets  # noqa: F401
 from .rcl_offset_coder import LengthOffsetSegmentCoder  # noqa: F401

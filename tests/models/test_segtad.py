@@ -10,9 +10,10 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import tadet.models  # noqa: F401
+from tadet.models.dense_heads import BaseTADHead
 from tadet.models.task_modules import (NeighbourhoodSampler, SparseProposalGenerator,
                                        action_snippet_range, proposal_tiou_targets,
-                                       segtad_boundary_targets, tiou_neighbours)
+                                       segment_tiou, segtad_boundary_targets, tiou_neighbours)
 from tadet.registry import MODELS
 from tadet.structures import TADDataSample
 
@@ -44,8 +45,8 @@ def small_cfg(num_classes=3, in_channels=8, neck=None, **kw):
                                  sampling_ratio=2),
                       sampler=dict(type='NeighbourhoodSampler', num_seeds=8)),
         test_cfg=dict(sliding_window=None,
-                      post_processing=dict(nms=dict(method='gaussian', sigma=0.5,
-                                                    multiclass=True), max_per_video=100)))
+                      nms=dict(method='gaussian', sigma=0.5, multiclass=True),
+                      max_per_video=100))
     cfg.update(kw)
     return cfg
 
@@ -107,19 +108,24 @@ def test_seg_head_loss_learns_and_ignores_padding():
     torch.manual_seed(0)
     head = MODELS.build(dict(type='SegTADSegHead', in_channels=4, num_classes=2,
                              feat_channels=8))
+    assert isinstance(head, BaseTADHead)
     x = torch.randn(1, 4, 16)
     masks = torch.ones(1, 16, dtype=torch.bool)
-    segs, labels = [torch.tensor([[4., 10.]])], [torch.tensor([1])]
-    losses = head.loss(*head(x), masks, segs, labels)
+    data = samples([([[4., 10.]], [1])])
+    losses = head.loss(x, masks, data)
     assert set(losses) == {'loss_seg_cls', 'loss_start', 'loss_end'}
+    # loss = forward + loss_by_feat
+    again = head.loss_by_feat(head(x, masks), masks, data)
+    for k in losses:
+        assert torch.equal(losses[k], again[k])
     # padded snippets do not change the loss
     x2 = torch.cat([x, torch.randn(1, 4, 4) * 100], -1)
     m2 = torch.cat([masks, torch.zeros(1, 4, dtype=torch.bool)], -1)
-    losses2 = head.loss(*head(x2[..., :20]), m2, segs, labels)
+    losses2 = head.loss(x2[..., :20], m2, data)
     # the k3 conv sees one padded neighbour at position 15: compare a conv-free head instead
     head0 = MODELS.build(dict(type='SegTADSegHead', in_channels=4, num_classes=2, num_convs=0))
-    a = head0.loss(*head0(x), masks, segs, labels)
-    b = head0.loss(*head0(x2), m2, segs, labels)
+    a = head0.loss(x, masks, data)
+    b = head0.loss(x2, m2, data)
     for k in a:
         torch.testing.assert_close(a[k], b[k])
     assert all(torch.isfinite(v) for v in losses2.values())
@@ -267,23 +273,72 @@ def test_train_step_learns_and_predicts():
     assert pred.labels[0].item() == 1
     best = pred.segments[0].float()
     gt = torch.tensor([2.0, 6.0])
-    inter = (torch.minimum(best[1], gt[1]) - torch.maximum(best[0], gt[0])).clamp(min=0)
-    assert inter / (best[1] - best[0] + 4.0 - inter) > 0.5
+    assert segment_tiou(best[None], gt[None], aligned=True).item() > 0.5
     # padded snippets of window 0 produce no proposals
     assert res[0].pred_instances.segments.max() <= 5.6 + 1e-6
-    # tensor mode: raw outputs for FLOPs counting
-    cls, bnd, scores = model(x, masks, mode='tensor')
+    # tensor mode: every head's raw outputs, for FLOPs counting
+    (cls, bnd), (props, logits) = model(x, masks, mode='tensor')
     assert cls.shape == (2, 4, 64) and bnd.shape == (2, 2, 64)
     n = [model.roi_head.proposal_generator.num_proposals(int(m.sum())) for m in masks]
-    assert scores.shape == (sum(n),) and ((scores >= 0) & (scores <= 1)).all()
+    assert [p.shape[0] for p in props] == n and [lg.shape for lg in logits] == [(k, 2)
+                                                                               for k in n]
 
 
 def test_class_agnostic_candidates():
     torch.manual_seed(0)
-    model = MODELS.build(small_cfg(class_source='none', test_topk=20)).eval()
+    cfg = small_cfg(class_source='none')
+    cfg['test_cfg'].update(pre_nms_topk=20, score_thr=0.0)
+    model = MODELS.build(cfg).eval()
     x, masks = batch()
     cands = model.predict_window(x, masks)
     assert all(c['labels'].eq(0).all() and c['scores'].numel() == 20 for c in cands)
+    # they are the PDN's 20 best proposals
+    pdn = model.roi_head.predict(model.extract_feat(x, masks), masks)
+    for c, r in zip(cands, pdn):
+        torch.testing.assert_close(c['scores'], r['scores'].topk(20).values)
+
+
+def test_segmentation_candidates_are_fused_class_scores():
+    torch.manual_seed(0)
+    cfg = small_cfg()
+    cfg['test_cfg'].update(pre_nms_topk=50, score_thr=0.01)
+    model = MODELS.build(cfg).eval()
+    x, masks = batch()
+    cands = model.predict_window(x, masks)
+    feats = model.extract_feat(x, masks)
+    probs = model.seg_head.probabilities(model.seg_head(feats, masks)[0])
+    for w, (c, r) in enumerate(zip(cands, model.roi_head.predict(feats, masks))):
+        assert c['scores'].numel() <= 50 and (c['scores'] > 0.01).all()
+        assert c['labels'].max() < 3
+        # each candidate: s1 * s2 of its proposal x mean class probability inside it
+        for seg, score, lab in zip(c['segments'], c['scores'], c['labels']):
+            i = ((r['segments'] == seg).all(1)).nonzero()[0, 0]
+            p = probs[w, int(seg[0]):int(torch.ceil(seg[1])), lab].mean()
+            torch.testing.assert_close(score, r['scores'][i] * p)
+
+
+def test_pdn_head_contract():
+    torch.manual_seed(0)
+    model = MODELS.build(small_cfg())
+    pdn = model.roi_head
+    assert isinstance(pdn, BaseTADHead) and isinstance(model.seg_head, BaseTADHead)
+    assert model.loss_heads() == [model.seg_head, pdn]
+    x, masks = batch()
+    feats = model.extract_feat(x, masks)
+    # the PDN learns from class-agnostic ground truth: labels do not matter
+    torch.manual_seed(1)
+    a = pdn.loss(feats, masks, samples())
+    torch.manual_seed(1)
+    b = pdn.loss(feats, masks, samples([(g[0], [0] * len(g[1])) for g in GTS]))
+    assert set(a) == {'loss_pdn_tiou', 'loss_pdn_cls'}
+    for k in a:
+        assert torch.equal(a[k], b[k])
+    pdn.eval()
+    res = pdn.predict(feats, masks)
+    n = [pdn.proposal_generator.num_proposals(int(m.sum())) for m in masks]
+    assert [r['scores'].shape[0] for r in res] == n
+    assert all(r['labels'].eq(0).all() and ((r['scores'] >= 0) & (r['scores'] <= 1)).all()
+               for r in res)
 
 
 def test_predict_memory_bound_chunks_agree():
@@ -297,13 +352,29 @@ def test_predict_memory_bound_chunks_agree():
         torch.testing.assert_close(ra['scores'], rb['scores'])
 
 
+def test_old_keys_are_errors():
+    with pytest.raises(TypeError, match='test_topk'):
+        MODELS.build(small_cfg(test_topk=20))
+    cfg = small_cfg()
+    cfg['test_cfg']['post_processing'] = dict(max_per_video=100)
+    with pytest.raises(ValueError, match='flattened'):
+        MODELS.build(cfg)
+    cfg = small_cfg()
+    cfg['test_cfg']['test_topk'] = 20
+    with pytest.raises(ValueError, match='test_topk'):
+        MODELS.build(cfg)
+
+
 @pytest.mark.parametrize('path', sorted(glob.glob(osp.join(REPO, 'configs', 'segtad', '*.py'))))
 def test_configs_build(path):
     cfg = Config.fromfile(path)
-    post = cfg.model.test_cfg.post_processing
-    if post.get('external_classifier'):  # the classifier file is not shipped
-        post.external_classifier = None
+    test_cfg = cfg.model.test_cfg
+    if test_cfg.get('external_classifier'):  # the classifier file is not shipped
+        assert test_cfg.external_classifier.num_classes == cfg.model.num_classes
+        test_cfg.external_classifier = None
     model = MODELS.build(cfg.model)
+    assert model.test_cfg['pre_nms_topk'] in (1000, 2000) and model.test_cfg['score_thr'] == 0
+    assert model.class_fusion.clip_to_valid
     assert model.roi_head.proposal_generator.step in (4, 8)
     name = osp.basename(path)
     if 'no_ac' in name:

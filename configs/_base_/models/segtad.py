@@ -12,8 +12,9 @@ model = dict(
     type='SegTAD',
     num_classes=num_classes,
     class_source='segmentation',
-    test_topk=1000,
-    test_score_thr=0.0,
+    # the one proposal x snippet-class fusion (proposals end at the window's valid length, so
+    # clip_to_valid True / False give the same numbers)
+    class_fusion=dict(type='ProposalClassFusion', clip_to_valid=True),
     data_preprocessor=dict(type='TADDataPreprocessor'),
     neck=dict(type='SegTADSSN', in_channels=400, channels=channels, highway_channels=64,
               dilations=(1, 10, 20, 30), knn_k=8,
@@ -38,7 +39,8 @@ model = dict(
         # THUMOS-style test windows; ActivityNet configs set None (one resized window per video)
         sliding_window=dict(size=128, stride=64),
         window_batch_size=16,
-        # soft-NMS, top 100 per video (paper)
-        post_processing=dict(
-            nms=dict(method='gaussian', sigma=0.5, multiclass=True),
-            pre_nms_topk=2000, score_thr=0.0, max_per_video=100)))
+        # best 1000 (proposal, class) candidates per window, then soft-NMS, top 100 per video
+        # (paper)
+        pre_nms_topk=1000, score_thr=0.0,
+        nms=dict(method='gaussian', sigma=0.5, multiclass=True),
+        max_per_video=100))

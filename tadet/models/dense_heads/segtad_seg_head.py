@@ -1,6 +1,6 @@
-"""SegTAD segmentation head: per-snippet action classes (C+1 with background) and start / end
+"""SegTAD segmentation head: per-snippet action classes (C+1, background last) and start / end
 probabilities on the 1D-SSN output."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -9,10 +9,13 @@ from tadet.models.layers import ConvBlock1d
 from tadet.models.task_modules.segtad_targets import segtad_boundary_targets
 from tadet.models.task_modules.snippet_targets import snippet_class_targets
 from tadet.registry import MODELS
+from tadet.structures import TADDataSample
+
+from .base_tad_head import BaseTADHead, unpack_gt_instances
 
 
 @MODELS.register_module()
-class SegTADSegHead(nn.Module):
+class SegTADSegHead(BaseTADHead):
     """``num_convs`` x (k3 conv + ReLU), then 1x1 convs to ``num_classes + 1`` class logits and 2
     boundary logits (start, end).
 
@@ -29,12 +32,17 @@ class SegTADSegHead(nn.Module):
         loss_boundary: start / end loss, called with logits, 0/1 targets and the mask as
             ``weight`` (default: positive/negative balanced BCE; one boundary snippet per action
             is a ~1:30 imbalance).
+        init_cfg: mmengine weight init config.
+
+    It makes no candidates itself (no ``predict_by_feat``): the detector reads its snippet class
+    probabilities (:meth:`probabilities`) to classify the PDN's proposals.
     """
 
     def __init__(self, in_channels: int, num_classes: int, feat_channels: int = 256,
                  num_convs: int = 1, loss_cls: Optional[dict] = None,
-                 loss_boundary: Optional[dict] = None) -> None:
-        super().__init__()
+                 loss_boundary: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
         if num_classes < 1:
             raise ValueError('SegTADSegHead: num_classes must be >= 1')
         self.num_classes = int(num_classes)
@@ -48,9 +56,10 @@ class SegTADSegHead(nn.Module):
         self.loss_boundary = MODELS.build(
             loss_boundary or dict(type='BalancedBCELoss', use_sigmoid=True))
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor,
+                masks: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """``x [B, C, T]`` -> (class logits ``[B, num_classes + 1, T]``, boundary logits
-        ``[B, 2, T]`` (start, end))."""
+        ``[B, 2, T]`` (start, end)); ``masks`` is unused (padding is ignored by the loss)."""
         h = self.convs(x)
         return self.cls_out(h), self.boundary_out(h)
 
@@ -66,10 +75,13 @@ class SegTADSegHead(nn.Module):
         cls = torch.stack(cls).masked_fill(~masks.bool(), -100)
         return cls, torch.stack(bnd)
 
-    def loss(self, cls_logits: torch.Tensor, boundary_logits: torch.Tensor,
-             masks: torch.Tensor, gt_segments: List[torch.Tensor],
-             gt_labels: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """-> ``dict(loss_seg_cls, loss_start, loss_end)``; padded snippets are ignored."""
+    def loss_by_feat(self, outs: Tuple[torch.Tensor, torch.Tensor], masks: torch.Tensor,
+                     data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
+        """``outs`` = (class logits ``[B, C+1, T]``, boundary logits ``[B, 2, T]``), ``masks
+        [B, T]`` -> ``dict(loss_seg_cls, loss_start, loss_end)``; padded snippets are
+        ignored."""
+        cls_logits, boundary_logits = outs
+        gt_segments, gt_labels = unpack_gt_instances(data_samples, masks.device)
         cls_t, bnd_t = self.get_targets(masks, gt_segments, gt_labels)
         flat = cls_logits.permute(0, 2, 1).reshape(-1, cls_logits.shape[1])
         w = masks.to(boundary_logits.dtype)

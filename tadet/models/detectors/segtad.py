@@ -3,23 +3,25 @@ PAG module, decoder; per-snippet classes and start / end) followed by a proposal
 network (sparse proposals, proposal graph, tIoU scores). Inference scores each proposal
 ``s1 * s2 * class score`` and sends the candidates through the shared post-processing
 (soft-NMS, top 100)."""
-from typing import Dict, List, Optional, Union
+from typing import List, Optional, Union
 
 import torch
 
-from tadet.registry import MODELS
-from tadet.structures import TADDataSample
+from tadet.registry import MODELS, TASK_UTILS
 
-from ..dense_heads.snippet_cls_head import proposal_class_scores
-from ..post_processing import decode_class_scores
 from .base import BaseTADDetector
 
 CLASS_SOURCES = ('segmentation', 'none')
+# per-window candidate cut when test_cfg leaves it out (the former test_topk / test_score_thr
+# defaults)
+DEFAULT_PRE_NMS_TOPK = 1000
+DEFAULT_SCORE_THR = 0.0
 
 
 @MODELS.register_module()
 class SegTAD(BaseTADDetector):
-    """1D-SSN neck + segmentation head + PDN.
+    """1D-SSN neck (``extract_feat``) + segmentation head + PDN; the loss is the sum of both
+    heads' losses.
 
     Args:
         neck: ``SegTADSSN`` config (the ablation switches ``use_atrous`` / ``use_graph`` /
@@ -31,10 +33,16 @@ class SegTAD(BaseTADDetector):
             probabilities of the segmentation branch inside it (THUMOS14), candidates are
             (proposal, class) pairs scored ``s1 * s2 * p_c``; ``'none'``: class-agnostic
             candidates (label 0) scored ``s1 * s2``, for an external video-level classifier in
-            ``test_cfg.post_processing`` (ActivityNet).
-        test_topk / test_score_thr: candidates kept per window.
-        data_preprocessor / test_cfg / init_cfg: see ``BaseTADDetector``; ``train_cfg``: SegTAD
-            has no detector-level options (heads own their targets, sampler and losses).
+            ``test_cfg.external_classifier`` (ActivityNet).
+        class_fusion: ``ProposalClassFusion`` config (the one proposal x class-score fusion;
+            default ``clip_to_valid=True``). SegTAD's proposals end at the window's valid
+            length, so they never read padded snippets and ``clip_to_valid`` True and False
+            give the same numbers (both checked bit-equal to the pre-refactor fingerprints of
+            the synthetic THUMOS14 configs); True is kept as the safe choice.
+        data_preprocessor / train_cfg / init_cfg: see ``BaseTADDetector`` (SegTAD has no
+            ``train_cfg`` options: the heads own their targets, sampler and losses).
+        test_cfg: see ``BaseTADDetector``; ``pre_nms_topk`` (default 1000) / ``score_thr``
+            (default 0.0) cut each window's candidates when proposals are classified.
     """
 
     def __init__(self,
@@ -43,8 +51,7 @@ class SegTAD(BaseTADDetector):
                  roi_head: dict,
                  num_classes: Optional[int] = None,
                  class_source: str = 'segmentation',
-                 test_topk: int = 1000,
-                 test_score_thr: float = 0.0,
+                 class_fusion: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -54,7 +61,8 @@ class SegTAD(BaseTADDetector):
             raise ValueError(f'SegTAD: class_source must be one of {CLASS_SOURCES}, '
                              f'got {class_source!r}')
         self.class_source = class_source
-        self.test_topk, self.test_score_thr = int(test_topk), float(test_score_thr)
+        self.class_fusion = TASK_UTILS.build(
+            class_fusion or dict(type='ProposalClassFusion', clip_to_valid=True))
         self.neck = MODELS.build(neck)
         seg_head = dict(seg_head)
         if num_classes is not None:
@@ -62,45 +70,22 @@ class SegTAD(BaseTADDetector):
         self.seg_head = MODELS.build(seg_head)
         self.roi_head = MODELS.build(roi_head)
 
-    def _forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None) -> tuple:
-        """Raw outputs: (class logits ``[B, C+1, T]``, boundary logits ``[B, 2, T]``, proposal
-        scores ``s1 * s2`` of all windows concatenated ``[sum N]``)."""
-        if masks is None:
-            masks = inputs.new_ones((inputs.shape[0], inputs.shape[-1]), dtype=torch.bool)
-        feats = self.neck(inputs, masks)
-        cls_logits, bnd_logits = self.seg_head(feats)
-        scores = torch.cat([r['scores'] for r in self.roi_head.predict(feats, masks)])
-        return cls_logits, bnd_logits, scores
-
-    def loss(self, inputs: torch.Tensor, masks: torch.Tensor,
-             data_samples: List[TADDataSample]) -> Dict[str, torch.Tensor]:
-        """``inputs [B, C, T]``, ``masks [B, T]`` -> segmentation (class, start, end) and PDN
-        (s1, s2) losses."""
-        feats = self.neck(inputs, masks)
-        gt_segments = [s.gt_instances.segments.to(inputs.device).float() for s in data_samples]
-        gt_labels = [s.gt_instances.labels.to(inputs.device).long() for s in data_samples]
-        cls_logits, bnd_logits = self.seg_head(feats)
-        losses = self.seg_head.loss(cls_logits, bnd_logits, masks, gt_segments, gt_labels)
-        losses.update(self.roi_head.loss(feats, masks, gt_segments))
-        return losses
+    def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """1D-SSN: ``inputs [B, C_in, T]``, ``masks [B, T]`` -> ``[B, channels, T]``."""
+        return self.neck(inputs, masks)
 
     @torch.no_grad()
     def predict_window(self, inputs: torch.Tensor, masks: torch.Tensor) -> List[dict]:
-        """``inputs [W, C, T]`` -> per window the top ``test_topk`` candidates."""
-        feats = self.neck(inputs, masks)
-        cls_logits, _ = self.seg_head(feats)
-        probs = self.seg_head.probabilities(cls_logits)  # [W, T, C]
-        out = []
-        for w, res in enumerate(self.roi_head.predict(feats, masks)):
-            segs, scores = res['segments'], res['scores']
-            if self.class_source == 'segmentation':
-                cls = proposal_class_scores(probs[w], segs)  # [N, C]
-                out.append(decode_class_scores(segs, scores[:, None] * cls, self.test_topk,
-                                               self.test_score_thr))
-                continue
-            keep = torch.nonzero(scores > self.test_score_thr).squeeze(1)
-            if 0 < self.test_topk < keep.numel():
-                keep = keep[scores[keep].topk(self.test_topk).indices]
-            out.append(dict(segments=segs[keep], scores=scores[keep],
-                            labels=torch.zeros_like(keep)))
-        return out
+        """``inputs [W, C, T]`` -> per window the best ``test_cfg.pre_nms_topk`` candidates:
+        the PDN's proposals classified by the segmentation head (``class_source``)."""
+        feats = self.extract_feat(inputs, masks)
+        probs = None
+        if self.class_source == 'segmentation':
+            cls_logits, _ = self.seg_head(feats, masks)
+            probs = self.seg_head.probabilities(cls_logits)  # [W, T, C]
+        topk = int(self.test_cfg.get('pre_nms_topk', DEFAULT_PRE_NMS_TOPK))
+        thr = float(self.test_cfg.get('score_thr', DEFAULT_SCORE_THR))
+        return [self.class_fusion(res['segments'], res['scores'],
+                                  None if probs is None else probs[w], int(masks[w].sum()),
+                                  topk, thr)
+                for w, res in enumerate(self.roi_head.predict(feats, masks))]

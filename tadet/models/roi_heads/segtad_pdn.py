@@ -1,20 +1,22 @@
 """SegTAD's proposal detection network (PDN): sparse proposals, RoIAlign features (inner +
 context), a proposal graph (edges by tIoU, weights by cosine similarity) through stacked edge
 convs, and a head scoring each proposal with s1 (tIoU regression) and s2 (tIoU > 0.5)."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tadet.models.dense_heads.base_tad_head import BaseTADHead, unpack_gt_instances
 from tadet.models.layers import EdgeConv1d
 from tadet.models.task_modules.segtad_proposals import tiou_neighbours
 from tadet.models.task_modules.segtad_targets import proposal_tiou_targets
 from tadet.registry import MODELS, TASK_UTILS
+from tadet.structures import TADDataSample
 
 
 @MODELS.register_module()
-class SegTADPDN(nn.Module):
+class SegTADPDN(BaseTADHead):
     """Proposal detection network on the SSN output ``[B, C, T]``.
 
     Nodes are proposals ``[i, i + j]`` (``SparseProposalGenerator``), featured by
@@ -24,6 +26,11 @@ class SegTADPDN(nn.Module):
     features (``edge_weight='cosine'``) and aggregates with max. Training runs the graph on the
     proposals picked by the neighbourhood sampler (seeds + tIoU neighbourhoods; the graph is
     rebuilt among them), inference on all proposals of a window.
+
+    Head contract: ``forward`` scores every proposal of every window; ``loss`` first samples the
+    training nodes by their tIoU with the (class-agnostic) ground truth, so it runs the graph
+    on those instead (:meth:`forward_train`); ``predict`` returns class-agnostic proposals
+    (label 0) scored ``sigmoid(s1) * sigmoid(s2)``, which the detector classifies.
 
     Args:
         in_channels: SSN output channels.
@@ -42,6 +49,7 @@ class SegTADPDN(nn.Module):
         loss_tiou: s1 loss (MSE on ``sigmoid(s1)`` vs tIoU).
         loss_cls: s2 loss (BCE with logits).
         test_chunk: proposals whose features are computed at once at inference (memory bound).
+        init_cfg: mmengine weight init config.
     """
 
     def __init__(self, in_channels: int, feat_channels: int = 256,
@@ -49,8 +57,9 @@ class SegTADPDN(nn.Module):
                  num_gcn_layers: int = 3, graph_k: int = 4, edge_weight: Optional[str] = 'cosine',
                  aggregation: str = 'max', residual: bool = True, sampler: Optional[dict] = None,
                  pos_iou_thr: float = 0.5, loss_tiou: Optional[dict] = None,
-                 loss_cls: Optional[dict] = None, test_chunk: int = 2048) -> None:
-        super().__init__()
+                 loss_cls: Optional[dict] = None, test_chunk: int = 2048,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
         if edge_weight not in ('cosine', None):
             raise ValueError(f"SegTADPDN: edge_weight must be 'cosine' or None, "
                              f'got {edge_weight!r}')
@@ -130,39 +139,64 @@ class SegTADPDN(nn.Module):
         return [self.window_proposals(int(m.sum()), masks.device)[0] for m in masks]
 
     # -- train / test -------------------------------------------------------------------------
-    def loss(self, feats: torch.Tensor, masks: torch.Tensor,
-             gt_segments: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """``feats [B, C, T]``, ``masks [B, T]``, per window gt ``[M, 2]`` ->
-        ``dict(loss_pdn_tiou, loss_pdn_cls)``."""
+    def forward(self, feats: torch.Tensor,
+                masks: torch.Tensor) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        """Every proposal of every window: ``feats [B, C, T]``, ``masks [B, T]`` -> (proposals
+        ``[N_b, 2]`` per window, score logits ``[N_b, 2]`` (s1, s2) per window)."""
+        proposals, logits = [], []
+        for b, m in enumerate(masks):
+            props, nbrs = self.window_proposals(int(m.sum()), masks.device)
+            proposals.append(props)
+            if props.shape[0] == 0:
+                logits.append(feats.new_zeros((0, 2)))
+                continue
+            rois = torch.cat([props.new_full((props.shape[0], 1), b), props], 1)
+            nodes = torch.cat([self.node_features(feats, rois[i:i + self.test_chunk])
+                               for i in range(0, rois.shape[0], self.test_chunk)])
+            logits.append(self.forward_graph(nodes, self.graph([props], [nbrs])))
+        return proposals, logits
+
+    def forward_train(self, feats: torch.Tensor, masks: torch.Tensor,
+                      gt_segments: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Sample each window's nodes (:class:`NeighbourhoodSampler`, by their max tIoU with
+        ``gt_segments [M_b, 2]``) and score them on the graph among the sampled nodes ->
+        (score logits ``[N, 2]``, tIoU targets ``[N]``) of all sampled nodes."""
         sampled, targets, rois = [], [], []
         for b, m in enumerate(masks):
             props, nbrs = self.window_proposals(int(m.sum()), masks.device)
-            tiou = proposal_tiou_targets(props, gt_segments[b].to(props.device))
+            tiou = proposal_tiou_targets(props, gt_segments[b])
             nodes, _ = self.sampler(tiou, nbrs)
             sampled.append(props[nodes])
             targets.append(tiou[nodes])
             rois.append(torch.cat([props.new_full((nodes.numel(), 1), b), props[nodes]], 1))
         logits = self.forward_graph(self.node_features(feats, torch.cat(rois)),
                                     self.graph(sampled))
-        tiou = torch.cat(targets)
+        return logits, torch.cat(targets)
+
+    def loss(self, feats: torch.Tensor, masks: torch.Tensor,
+             data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
+        """``forward_train`` on the class-agnostic ground truth + ``loss_by_feat``."""
+        gt_segments, _ = unpack_gt_instances(data_samples, masks.device, class_agnostic=True)
+        return self.loss_by_feat(self.forward_train(feats, masks, gt_segments), masks,
+                                 data_samples)
+
+    def loss_by_feat(self, outs: Tuple[torch.Tensor, torch.Tensor], masks: torch.Tensor,
+                     data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
+        """``outs`` = (logits ``[N, 2]``, tIoU targets ``[N]``) of the sampled nodes (the
+        targets were assigned when sampling, which needs them) -> ``dict(loss_pdn_tiou,
+        loss_pdn_cls)``."""
+        logits, tiou = outs
         return dict(loss_pdn_tiou=self.loss_tiou(logits[:, 0], tiou),
                     loss_pdn_cls=self.loss_cls(logits[:, 1], (tiou > self.pos_iou_thr).float()))
 
-    @torch.no_grad()
-    def predict(self, feats: torch.Tensor, masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
-        """Per window dict(segments ``[N, 2]``, s1 ``[N]``, s2 ``[N]``, scores ``[N]`` =
-        ``sigmoid(s1) * sigmoid(s2)``)."""
+    def predict_by_feat(self, outs: Tuple[List[torch.Tensor], List[torch.Tensor]],
+                        masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
+        """Per window class-agnostic candidates: dict(segments ``[N, 2]``, scores ``[N]`` =
+        ``sigmoid(s1) * sigmoid(s2)``, labels ``[N]`` = 0)."""
         out = []
-        for b, m in enumerate(masks):
-            props, nbrs = self.window_proposals(int(m.sum()), masks.device)
-            if props.shape[0] == 0:
-                empty = feats.new_zeros(0)
-                out.append(dict(segments=props, s1=empty, s2=empty, scores=empty))
-                continue
-            rois = torch.cat([props.new_full((props.shape[0], 1), b), props], 1)
-            nodes = torch.cat([self.node_features(feats, rois[i:i + self.test_chunk])
-                               for i in range(0, rois.shape[0], self.test_chunk)])
-            prob = self.forward_graph(nodes, self.graph([props], [nbrs])).sigmoid()
-            out.append(dict(segments=props, s1=prob[:, 0], s2=prob[:, 1],
-                            scores=prob[:, 0] * prob[:, 1]))
+        for props, logits in zip(*outs):
+            prob = logits.sigmoid()
+            out.append(dict(segments=props, scores=prob[:, 0] * prob[:, 1],
+                            labels=torch.zeros(props.shape[0], dtype=torch.long,
+                                               device=props.device)))
         return out

@@ -35,6 +35,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from ._common import as_config, input_channels
+from .inference import init_detector, make_test_sample
+
 # THUMOS14 I3D geometry (fps, frames per snippet, frame of snippet 0's centre): only used to
 # give the post-processor a consistent video; the cost does not depend on it
 DEFAULT_GEOMETRY = dict(fps=30.0, feature_stride=4.0, offset_frames=8.0)
@@ -53,47 +56,20 @@ class TensorModeWrapper(nn.Module):
         return self.model._forward(x, masks)
 
 
-def _as_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
-    if isinstance(config, Config):
-        cfg = config.copy()
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-        return cfg
-    from .cli import load_config
-    return load_config(config, cfg_options)
-
-
-def input_channels(cfg: Config) -> int:
-    """Feature channels a config's model reads: ``feat_dim`` or the first ``in_channels``."""
-    if cfg.get('feat_dim') is not None:
-        return int(cfg.feat_dim)
-
-    def find(d):
-        if isinstance(d, dict):
-            if 'in_channels' in d and isinstance(d['in_channels'], int):
-                return d['in_channels']
-            for v in d.values():
-                r = find(v)
-                if r is not None:
-                    return r
-        return None
-    found = find(cfg.model)
-    if found is None:
-        raise ValueError('cannot infer the input channels of the model; pass in_channels')
-    return int(found)
-
-
 def build_model(cfg: Config, checkpoint: Optional[str] = None,
                 device: str = 'cpu') -> nn.Module:
     """The config's detector in eval mode on ``device`` (see
     :func:`tadet.apis.inference.init_detector`)."""
-    from .inference import init_detector
     return init_detector(cfg, checkpoint, device)
 
 
 def has_tensor_mode(model: nn.Module) -> bool:
     from tadet.models import BaseTADDetector
-    return type(model)._forward is not BaseTADDetector._forward
+    if type(model)._forward is not BaseTADDetector._forward:
+        return True
+    # the base tensor mode runs extract_feat + every head's forward
+    return (type(model).extract_feat is not BaseTADDetector.extract_feat
+            and bool(model.loss_heads()))
 
 
 def window_batch(model: nn.Module, length: int, in_channels: int) -> torch.Tensor:
@@ -128,7 +104,7 @@ def count_flops(cfg: Union[str, Config], length: int, in_channels: Optional[int]
         NotImplementedError: the detector has no ``_forward`` (tensor mode).
     """
     from mmengine.analysis import get_model_complexity_info
-    cfg = _as_config(cfg, cfg_options)
+    cfg = as_config(cfg, cfg_options)
     c = in_channels or input_channels(cfg)
     if model is None:
         model = build_model(cfg)
@@ -164,7 +140,6 @@ def make_video(in_channels: int, length: int, seed: int = 0,
                geometry: Optional[dict] = None) -> dict:
     """One test video for ``model.test_step``: ``dict(inputs=[feats [C, length]],
     data_samples=[TADDataSample])`` with standard-normal features."""
-    from .inference import make_test_sample
     geo = dict(DEFAULT_GEOMETRY, **(geometry or {}))
     g = torch.Generator().manual_seed(seed)
     feats = torch.randn(in_channels, length, generator=g)
@@ -239,7 +214,7 @@ def profile_inference(cfg: Union[str, Config], length: int, repeat: int = 5, war
         raise ValueError(f'length must be >= 1, got {length}')
     if threads:
         torch.set_num_threads(int(threads))
-    cfg = _as_config(cfg, cfg_options)
+    cfg = as_config(cfg, cfg_options)
     c = input_channels(cfg)
     model = build_model(cfg, checkpoint, device)
     out = dict(length=int(length), params=sum(p.numel() for p in model.parameters()),

@@ -9,5 +9,5 @@ model = dict(
     neck=dict(in_channels={{_base_.feat_dim}}),  # the dataset's features (TSP 512-d)
     test_cfg=dict(
         sliding_window=None,
-        post_processing=dict(nms=dict(method='hard', iou_threshold=0.2, multiclass=True),
-                             max_per_video=100)))
+        nms=dict(method='hard', iou_threshold=0.2, multiclass=True),
+        max_per_video=100))

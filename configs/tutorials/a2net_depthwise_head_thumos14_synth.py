@@ -15,6 +15,4 @@ model = dict(
         num_convs=2,
         dw_kernel_size=5,
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=30.0),
-        loss_reg=dict(type='SmoothL1Loss', loss_weight=1.0),
-        test_topk=300,
-        test_score_thr=0.001))
+        loss_reg=dict(type='SmoothL1Loss', loss_weight=1.0)))

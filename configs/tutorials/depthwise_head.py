@@ -2,11 +2,14 @@
 
 ``DepthwiseAnchorFreeHead`` is A2Net's anchor-free head with depthwise-separable branch convs
 (a ``dw_kernel_size`` depthwise conv + a 1x1 pointwise conv per layer): far fewer parameters
-for the same receptive field. Targets, losses and decoding are inherited unchanged.
+for the same receptive field. Like every tadet head it is a ``BaseTADHead``; ``forward``,
+``loss_by_feat`` (targets from the ``assigner``, losses) and ``predict_by_feat`` (candidates cut
+to ``test_cfg.pre_nms_topk`` / ``score_thr``) are inherited unchanged: only the branch convs
+that ``forward`` calls are replaced.
 Configs load it with ``custom_imports = dict(imports=['configs.tutorials.depthwise_head'])``
 (the repository root is on ``sys.path`` in ``tools/*.py``).
 """
-from typing import Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch.nn as nn
 
@@ -46,14 +49,14 @@ class DepthwiseAnchorFreeHead(A2NetAnchorFreeHead):
                  point_generator: dict = dict(
                      type='PointGenerator1d',
                      regress_ranges=((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 1e4))),
+                 assigner: dict = dict(type='RegressRangeAssigner'),
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=30.0),
                  loss_reg: dict = dict(type='SmoothL1Loss', loss_weight=1.0),
-                 test_topk: int = 1000,
-                 test_score_thr: float = 0.0) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(num_classes=num_classes, in_channels=in_channels,
                          feat_channels=feat_channels, num_convs=num_convs, kernel_size=3,
-                         point_generator=point_generator, loss_cls=loss_cls, loss_reg=loss_reg,
-                         test_topk=test_topk, test_score_thr=test_score_thr)
+                         point_generator=point_generator, assigner=assigner,
+                         loss_cls=loss_cls, loss_reg=loss_reg, init_cfg=init_cfg)
 
         # replace the parent's branches; forward / targets / losses stay the parent's
         def branch(out: int) -> nn.Sequential:

@@ -40,8 +40,8 @@ def small_cfg(num_classes=3, in_channels=8, **kw):
                               in_channels=CH, feat_channels=16,
                               point_generator=dict(type='PointGenerator1d',
                                                    regress_ranges=RANGES)),
-        test_cfg=dict(post_processing=dict(nms=dict(method='hard', iou_threshold=0.2,
-                                                    multiclass=True), max_per_video=100)))
+        test_cfg=dict(nms=dict(method='hard', iou_threshold=0.2, multiclass=True),
+                      max_per_video=100))
     cfg.update(kw)
     return cfg
 
@@ -155,14 +155,31 @@ def test_train_step_and_predict_both_branches():
     assert total.item() < 0.5 * first
     model.eval()
     # window level: both branches contribute (segment, class) candidates
-    feats = model.neck(x)
-    ab = model.anchor_head.predict(feats, masks)
-    af = model.anchor_free_head.predict(feats, masks)
-    assert ab[0]['cls_scores'].shape[1] == 3 and af[0]['cls_scores'].shape[1] == 3
-    # padded positions (>= 112 in window 0) make no candidates
-    assert ab[0]['segments'].shape[0] < ab[1]['segments'].shape[0]
+    feats = model.extract_feat(x, masks)
+    with torch.no_grad():
+        ab = model.anchor_head.predict(feats, masks)
+        af = model.anchor_free_head.predict(feats, masks)
+        for head in (model.anchor_head, model.anchor_free_head):  # every candidate
+            head.test_cfg = dict(pre_nms_topk=-1, score_thr=0.0)
+        ab_all = model.anchor_head.predict(feats, masks)
+        af_all = model.anchor_free_head.predict(feats, masks)
+        for head in (model.anchor_head, model.anchor_free_head):
+            head.test_cfg = {}
+    for res in ab + af:
+        assert set(res) == {'segments', 'scores', 'labels'} and res['labels'].max() < 3
+    for res in ab:  # more than the default pre_nms_topk (1000): the best 1000, in order
+        assert res['scores'].numel() == 1000
+        assert (res['scores'][:-1] >= res['scores'][1:]).all()
+    # padded positions (>= 112 in window 0) make no candidates: 3 classes per real prior
+    assert ab_all[1]['scores'].numel() == 126 * 5 * 3
+    assert ab_all[0]['scores'].numel() < ab_all[1]['scores'].numel()
+    assert af_all[1]['scores'].numel() == 126 * 3 and af_all[0]['scores'].numel() == 110 * 3
+    torch.testing.assert_close(af[0]['scores'], af_all[0]['scores'])  # fewer than 1000: all
     cands = model.predict_window(x, masks)
     assert len(cands) == 2 and set(cands[0]) == {'segments', 'scores', 'labels'}
+    # the detector pools both heads' candidates, anchor-based first
+    torch.testing.assert_close(cands[1]['segments'],
+                               torch.cat([ab[1]['segments'], af[1]['segments']]))
     # video level, after NMS: detections of both branches survive and the best ones fit the gt
     preds = model(x, masks, samples(GTS), mode='predict')
     det = preds[1].pred_instances
@@ -188,10 +205,11 @@ def test_branch_switches(ab, af):
     losses = model(x, masks, samples(GTS), mode='loss')
     assert all(k.startswith('loss_ab') for k in losses) == ab
     assert all(k.startswith('loss_af') for k in losses) == af
+    assert model.loss_heads() == [model.anchor_head if ab else model.anchor_free_head]
     out = model.predict_window(x, masks)
     assert out[0]['scores'].numel() > 0
-    ab_out, af_out = model(x, mode='tensor')
-    assert (ab_out is None) != ab and (af_out is None) != af
+    (raw, ) = model(x, mode='tensor')  # the built head's raw outputs only
+    assert isinstance(raw, list) == ab  # anchor-based: per-level maps; anchor-free: (cls, reg)
 
 
 def test_bad_config_raises():
@@ -207,6 +225,29 @@ def test_bad_config_raises():
     cfg['anchor_free_head']['point_generator']['regress_ranges'] = RANGES[:3]
     with pytest.raises(ValueError, match='regress_ranges'):
         MODELS.build(cfg)
+    # the heads' old test_topk / test_score_thr moved to test_cfg.pre_nms_topk / score_thr
+    cfg = small_cfg()
+    cfg['anchor_head']['test_topk'] = 300
+    with pytest.raises(TypeError, match='test_topk'):
+        MODELS.build(cfg)
+    with pytest.raises(ValueError, match='test_topk'):
+        MODELS.build(small_cfg(test_cfg=dict(test_topk=300)))
+    with pytest.raises(ValueError, match='post_processing'):
+        MODELS.build(small_cfg(test_cfg=dict(post_processing=dict(max_per_video=100))))
+
+
+def test_test_cfg_reaches_both_heads():
+    torch.manual_seed(0)
+    model = MODELS.build(small_cfg(test_cfg=dict(pre_nms_topk=7, score_thr=0.01,
+                                                 max_per_video=100)))
+    for head in (model.anchor_head, model.anchor_free_head):
+        assert head.test_cfg == dict(pre_nms_topk=7, score_thr=0.01)
+    model.eval()
+    x, masks = batch()
+    cands = model.predict_window(x, masks)
+    # 7 candidates per head and window, every one above the threshold
+    assert [c['scores'].numel() for c in cands] == [14, 14]
+    assert all((c['scores'] > 0.01).all() for c in cands)
 
 
 def test_tensor_mode_shapes():
@@ -231,9 +272,12 @@ def test_configs(name):
         assert m.anchor_head.loss_overlap.loss_weight == 10.0
         assert m.anchor_head.loss_reg.loss_weight == 10.0
         assert m.test_cfg.sliding_window == dict(size=128, stride=64)
+        assert m.test_cfg.pre_nms_topk == 300 and m.test_cfg.score_thr == 0.001
+        assert 'post_processing' not in m.test_cfg
         return  # the paper-size model is not built here (hundreds of MB)
     if name == 'a2net_activitynet_resize128':
         assert m.num_classes == 200 and m.test_cfg.sliding_window is None
+        assert m.test_cfg.max_per_video == 100 and m.test_cfg.pre_nms_topk == 300
         return
     model = MODELS.build(m)
     assert model.use_anchor_based == ('af_only' not in name)
@@ -263,9 +307,8 @@ def test_end_to_end_runner(tiny_data, tmp_path):
                 point_generator=dict(type='PointGenerator1d',
                                      regress_ranges=((0, 4), (4, 8), (8, 16), (16, 1e4)))),
             test_cfg=dict(sliding_window=dict(size=32, stride=16),
-                          post_processing=dict(nms=dict(method='hard', iou_threshold=0.2,
-                                                        multiclass=True),
-                                               max_per_video=50))),
+                          nms=dict(method='hard', iou_threshold=0.2, multiclass=True),
+                          max_per_video=50)),
         train_dataloader=dict(
             batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
             dataset=dict(dataset, subset='train', window=dict(size=32, stride=16),

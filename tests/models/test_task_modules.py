@@ -1,4 +1,4 @@
-"""Generic 1D task modules: tIoU, anchors, points, segment coder, assigner, sampler."""
+"""Generic 1D task modules: tIoU, anchors, points, segment coder, assigners, sampler."""
 import math
 
 import pytest
@@ -7,7 +7,8 @@ import torch
 import tadet.models  # noqa: F401  (registers everything)
 from tadet.models.task_modules import (AnchorGenerator1d, DeltaCWSegmentCoder,
                                        HardNegativeSampler, MaxTIoUAssigner, PointGenerator1d,
-                                       SegmentAssignResult, segment_cw_to_se, segment_se_to_cw,
+                                       RegressRangeAssigner, SegmentAssignResult,
+                                       prior_valid_mask, segment_cw_to_se, segment_se_to_cw,
                                        segment_tiou)
 from tadet.registry import TASK_UTILS
 
@@ -115,6 +116,40 @@ def test_max_tiou_assigner_hand_made():
     lq = MaxTIoUAssigner(match_low_quality=True, min_pos_iou=0.1).assign(
         anchors[1:3], gts[:1], labels[:1])
     assert lq.gt_inds.tolist() == [1, 0] and lq.labels.tolist() == [3, -1]
+
+
+def test_regress_range_assigner_hand_made():
+    assigner = TASK_UTILS.build(dict(type='RegressRangeAssigner'))
+    # points (centre, stride); level 0 (stride 2) takes lengths [0, 4), level 1 (stride 4) [4, 1e4)
+    points = torch.tensor([[1., 2.], [3., 2.], [5., 2.], [7., 2.], [2., 4.], [6., 4.]])
+    ranges = torch.tensor([[0., 4.]] * 4 + [[4., 1e4]] * 2)
+    gts = torch.tensor([[2., 5.],    # length 3: level 0, contains centres 3 and 5 (bound)
+                        [0., 8.],    # length 8: level 1, contains 2 and 6
+                        [5., 10.]])  # length 5: level 1, contains 6 -> shorter than gt 1 there
+    labels = torch.tensor([4, 0, 2])
+    res = assigner.assign(points, gts, labels, ranges)
+    assert res.gt_inds.tolist() == [0, 1, 1, 0, 2, 3]
+    assert res.labels.tolist() == [-1, 4, 4, -1, 0, 2]
+    assert res.max_tious is None and res.pos_mask.sum() == 4 and res.neg_mask.sum() == 2
+    # equal lengths (one segment with two labels): the first ground truth wins
+    twice = assigner.assign(points, gts[[1, 1]], torch.tensor([5, 6]), ranges)
+    assert twice.gt_inds.tolist() == [0, 0, 0, 0, 1, 1] and twice.labels[-1] == 5
+    # invalid points are ignored, no ground truth: every point negative
+    valid = torch.tensor([True, False, True, True, True, True])
+    assert assigner.assign(points, gts, labels, ranges, valid).gt_inds.tolist() == [
+        0, -1, 1, 0, 2, 3]
+    empty = assigner.assign(points, torch.zeros(0, 2), torch.zeros(0).long(), ranges)
+    assert empty.gt_inds.tolist() == [0] * 6 and empty.labels.tolist() == [-1] * 6
+
+
+def test_prior_valid_mask():
+    masks = torch.tensor([[True, True, False, False], [True, True, True, True]])
+    anchors = torch.tensor([[0., 2.], [1., 4.], [3., 4.]])  # centres 1, 2.5, 3.5
+    assert prior_valid_mask(anchors, masks).tolist() == [[True, False, False],
+                                                         [True, True, True]]
+    # centres given directly, outside the window clamped to its ends
+    assert prior_valid_mask(torch.tensor([-1., 1.5, 9.]), masks).tolist() == [
+        [True, True, False], [True, True, True]]
 
 
 def _result(gt_inds):

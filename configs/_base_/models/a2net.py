@@ -24,9 +24,7 @@ model = dict(
                      hard_fraction=1.0),
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
         loss_overlap=dict(type='MSELoss', use_sigmoid=True, loss_weight=10.0),
-        loss_reg=dict(type='SmoothL1Loss', loss_weight=10.0),
-        test_topk=300,
-        test_score_thr=0.001),
+        loss_reg=dict(type='SmoothL1Loss', loss_weight=10.0)),
     anchor_free_head=dict(
         type='A2NetAnchorFreeHead',
         num_classes=num_classes,
@@ -38,15 +36,17 @@ model = dict(
         point_generator=dict(
             type='PointGenerator1d',
             regress_ranges=((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 1e4))),
+        # a point takes the shortest gt containing its centre with a length in its range
+        assigner=dict(type='RegressRangeAssigner'),
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=30.0),
-        loss_reg=dict(type='SmoothL1Loss', loss_weight=1.0),
-        test_topk=300,
-        test_score_thr=0.001),
+        loss_reg=dict(type='SmoothL1Loss', loss_weight=1.0)),
     train_cfg=None,
     test_cfg=dict(
         sliding_window=dict(size=128, stride=64),
         window_batch_size=32,
+        # each head keeps its 300 best (segment, class) candidates above 0.001 per window
+        pre_nms_topk=300,
+        score_thr=0.001,
         # per-class hard NMS at tIoU 0.2 as in the authors' code; top 200 per video
-        post_processing=dict(
-            nms=dict(method='hard', iou_threshold=0.2, multiclass=True),
-            pre_nms_topk=600, score_thr=0.001, max_per_video=200)))
+        nms=dict(method='hard', iou_threshold=0.2, multiclass=True),
+        max_per_video=200))

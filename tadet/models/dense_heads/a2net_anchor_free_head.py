@@ -1,19 +1,23 @@
 """A2Net anchor-free head: every pyramid position classifies itself and regresses its
 distances to both ends of the action it lies in; each level handles one range of lengths."""
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import Scale
 
 from tadet.models.layers import ConvBlock1d
+from tadet.models.post_processing import decode_class_scores
+from tadet.models.task_modules.prior_generators import prior_valid_mask
 from tadet.registry import MODELS, TASK_UTILS
+from tadet.structures import TADDataSample
 
-from .a2net_anchor_head import prior_valid_mask
+from .a2net_anchor_head import DEFAULT_PRE_NMS_TOPK, DEFAULT_SCORE_THR
+from .base_tad_head import CANDIDATE_TEST_KEYS, BaseTADHead, unpack_gt_instances
 
 
 @MODELS.register_module()
-class A2NetAnchorFreeHead(nn.Module):
+class A2NetAnchorFreeHead(BaseTADHead):
     """Anchor-free branch of A2Net.
 
     Per level a 1x1 conv to ``feat_channels`` + ReLU; then a classification branch and a
@@ -21,10 +25,10 @@ class A2NetAnchorFreeHead(nn.Module):
     ``C + 1`` logits, background at 0, and to 2 distances). The distances (in units of the level
     stride) are multiplied by a learnable per-level scale.
 
-    Targets (see :meth:`get_targets`): a point is foreground when its centre lies inside a
-    ground truth whose length is in the level's ``regress_ranges`` (the shortest such ground
-    truth if several); its targets are the distances from the centre to both ends divided by
-    the level stride.
+    Targets (see :meth:`get_targets`): the ``assigner`` (``RegressRangeAssigner``) makes a point
+    foreground when its centre lies inside a ground truth whose length is in the level's
+    ``regress_ranges`` (the shortest such ground truth if several); its regression targets are
+    the distances from the centre to both ends divided by the level stride.
 
     Args:
         num_classes: foreground classes ``C``.
@@ -34,9 +38,15 @@ class A2NetAnchorFreeHead(nn.Module):
         kernel_size: of the branch convs (3).
         point_generator: ``TASK_UTILS`` config of a ``PointGenerator1d`` with ``regress_ranges``
             (window snippets, one ``(low, high)`` per level).
+        assigner: ``TASK_UTILS`` config of the point assigner (``RegressRangeAssigner``).
         loss_cls / loss_reg: ``MODELS`` loss configs (A2Net weights 30 and 1).
-        test_topk / test_score_thr: candidate filtering per window at inference.
+        init_cfg: mmengine weight init config.
+
+    Test-time ``test_cfg`` keys: ``pre_nms_topk`` / ``score_thr`` (candidate filtering per
+    window, defaults 1000 / 0), as for :class:`A2NetAnchorHead`.
     """
+
+    TEST_CFG_KEYS = CANDIDATE_TEST_KEYS
 
     def __init__(self,
                  num_classes: int,
@@ -47,20 +57,19 @@ class A2NetAnchorFreeHead(nn.Module):
                  point_generator: dict = dict(
                      type='PointGenerator1d',
                      regress_ranges=((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 1e4))),
+                 assigner: dict = dict(type='RegressRangeAssigner'),
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=30.0),
                  loss_reg: dict = dict(type='SmoothL1Loss', loss_weight=1.0),
-                 test_topk: int = 1000,
-                 test_score_thr: float = 0.0) -> None:
-        super().__init__()
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
         self.num_classes = int(num_classes)
         self.in_channels = tuple(in_channels)
         self.point_generator = TASK_UTILS.build(point_generator)
         # fail at build time, not at the first batch, if ranges and levels disagree
         self.point_generator.level_ranges(len(self.in_channels))
+        self.assigner = TASK_UTILS.build(assigner)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_reg = MODELS.build(loss_reg)
-        self.test_topk = int(test_topk)
-        self.test_score_thr = float(test_score_thr)
         self.lateral = nn.ModuleList(ConvBlock1d(c, feat_channels, 1) for c in self.in_channels)
 
         def branch(out: int) -> nn.Sequential:
@@ -73,11 +82,12 @@ class A2NetAnchorFreeHead(nn.Module):
         self.reg_branch = branch(2)
         self.scales = nn.ModuleList(Scale(1.0) for _ in self.in_channels)
 
-    def forward(self, feats: Sequence[torch.Tensor]) -> Tuple[List[torch.Tensor],
-                                                             List[torch.Tensor]]:
-        """Per level ``[B, c_l, T_l]`` -> (cls ``[B, C + 1, T_l]``, reg ``[B, 2, T_l]``) lists."""
+    def forward(self, feats: Sequence[torch.Tensor], masks: Optional[torch.Tensor] = None
+                ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        """Per level ``[B, c_l, T_l]`` -> (cls ``[B, C + 1, T_l]``, reg ``[B, 2, T_l]``) lists
+        (``masks`` unused: every position predicts)."""
         if len(feats) != len(self.lateral):
-            raise ValueError(f'A2NetAnchorFreeHead has {len(self.lateral)} levels, got '
+            raise ValueError(f'{type(self).__name__} has {len(self.lateral)} levels, got '
                              f'{len(feats)} feature maps')
         cls_out, reg_out = [], []
         for lat, scale, f in zip(self.lateral, self.scales, feats):
@@ -86,12 +96,15 @@ class A2NetAnchorFreeHead(nn.Module):
             reg_out.append(scale(self.reg_branch(x)))
         return cls_out, reg_out
 
-    def _flat(self, feats, window_length):
-        cls_out, reg_out = self(feats)
-        cls = torch.cat([c.transpose(1, 2) for c in cls_out], dim=1)  # [B, N, C + 1]
-        reg = torch.cat([r.transpose(1, 2) for r in reg_out], dim=1)  # [B, N, 2]
-        points = self.point_generator.grid_points([f.shape[-1] for f in feats], window_length,
-                                                  feats[0].device)
+    def _flat(self, outs: Tuple[List[torch.Tensor], List[torch.Tensor]], window_length: int
+              ) -> Tuple[torch.Tensor, torch.Tensor, List[torch.Tensor]]:
+        """Raw outputs -> cls ``[B, N, C + 1]``, reg ``[B, N, 2]``, points per level
+        ``[T_l, 2]`` (centre, stride)."""
+        cls_out, reg_out = outs
+        cls = torch.cat([c.transpose(1, 2) for c in cls_out], dim=1)
+        reg = torch.cat([r.transpose(1, 2) for r in reg_out], dim=1)
+        points = self.point_generator.grid_points([c.shape[-1] for c in cls_out], window_length,
+                                                  cls.device)
         return cls, reg, points
 
     def get_targets(self, points: List[torch.Tensor], gt_segments: torch.Tensor,
@@ -106,42 +119,29 @@ class A2NetAnchorFreeHead(nn.Module):
             to end, in level strides; 0 for background).
         """
         ranges = self.point_generator.level_ranges(len(points), gt_segments.device)
-        labels, dists = [], []
-        lengths = gt_segments[:, 1] - gt_segments[:, 0]  # [K]
-        for pts, (lo, hi) in zip(points, ranges):
-            c, s = pts[:, 0], pts[:, 1]
-            n = c.shape[0]
-            if gt_segments.shape[0] == 0:
-                labels.append(c.new_zeros(n, dtype=torch.long))
-                dists.append(c.new_zeros(n, 2))
-                continue
-            left = c[:, None] - gt_segments[None, :, 0]  # [T, K]
-            right = gt_segments[None, :, 1] - c[:, None]
-            inside = (left >= 0) & (right >= 0)
-            in_range = (lengths >= lo) & (lengths < hi)
-            cand = inside & in_range[None]
-            # the shortest candidate ground truth wins an ambiguous point
-            area = torch.where(cand, lengths[None].expand_as(cand),
-                               torch.full_like(left, float('inf')))
-            best_len, best = area.min(dim=1)
-            fg = torch.isfinite(best_len)
-            lab = torch.where(fg, gt_labels[best].long() + 1, torch.zeros_like(best))
-            d = torch.stack([left.gather(1, best[:, None])[:, 0],
-                             right.gather(1, best[:, None])[:, 0]], dim=1) / s[:, None]
-            labels.append(lab)
-            dists.append(torch.where(fg[:, None], d, torch.zeros_like(d)))
-        return torch.cat(labels), torch.cat(dists)
+        # each point reads its level's (low, high) length range
+        point_ranges = torch.cat([r[None].expand(p.shape[0], 2) for p, r in zip(points, ranges)])
+        pts = torch.cat(points)  # [N, 2]
+        res = self.assigner.assign(pts, gt_segments, gt_labels, point_ranges)
+        fg = res.gt_inds > 0
+        labels = torch.where(fg, res.labels + 1, torch.zeros_like(res.labels))
+        if gt_segments.shape[0] == 0:
+            return labels, pts.new_zeros(pts.shape[0], 2)
+        gts = gt_segments.to(pts)[(res.gt_inds - 1).clamp(min=0)]  # [N, 2]
+        c, s = pts[:, 0], pts[:, 1]
+        d = torch.stack([c - gts[:, 0], gts[:, 1] - c], dim=1) / s[:, None]
+        return labels, torch.where(fg[:, None], d, torch.zeros_like(d))
 
-    def loss(self, feats: Sequence[torch.Tensor], masks: torch.Tensor,
-             gt_segments: List[torch.Tensor], gt_labels: List[torch.Tensor]
-             ) -> Dict[str, torch.Tensor]:
+    def loss_by_feat(self, outs: Tuple[List[torch.Tensor], List[torch.Tensor]],
+                     masks: torch.Tensor,
+                     data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
         """``loss_af_cls``: CE over all valid points; ``loss_af_reg``: smooth L1 of the
         stride-normalised distances on foreground points."""
-        cls, reg, points = self._flat(feats, masks.shape[-1])
+        cls, reg, points = self._flat(outs, masks.shape[-1])
         centres = torch.cat([p[:, 0] for p in points])
         valid = prior_valid_mask(centres, masks)  # [B, N]
-        targets = [self.get_targets(points, g.to(centres), lab.to(centres.device))
-                   for g, lab in zip(gt_segments, gt_labels)]
+        gt_segments, gt_labels = unpack_gt_instances(data_samples, centres.device)
+        targets = [self.get_targets(points, g, lab) for g, lab in zip(gt_segments, gt_labels)]
         labels = torch.stack([t[0] for t in targets])  # [B, N]
         dists = torch.stack([t[1] for t in targets])  # [B, N, 2]
         loss_cls = self.loss_cls(cls[valid], labels[valid], avg_factor=max(int(valid.sum()), 1))
@@ -152,15 +152,19 @@ class A2NetAnchorFreeHead(nn.Module):
             loss_reg = reg.sum() * 0.0
         return dict(loss_af_cls=loss_cls, loss_af_reg=loss_reg)
 
-    @torch.no_grad()
-    def predict(self, feats: Sequence[torch.Tensor], masks: torch.Tensor) -> List[dict]:
-        """Per window dict(segments ``[N, 2]`` window snippets, cls_scores ``[N, C]`` softmax
-        probabilities without background), points centred on real snippets only."""
-        cls, reg, points = self._flat(feats, masks.shape[-1])
+    def predict_by_feat(self, outs: Tuple[List[torch.Tensor], List[torch.Tensor]],
+                        masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
+        """Per window the best ``pre_nms_topk`` (point, class) candidates scoring above
+        ``score_thr``: dict(segments ``[N, 2]`` window snippets, scores ``[N]`` softmax
+        probabilities without background, labels ``[N]``); points centred on real snippets
+        only."""
+        cls, reg, points = self._flat(outs, masks.shape[-1])
         pts = torch.cat(points)  # [N, 2]
         valid = prior_valid_mask(pts[:, 0], masks)
         d = reg.clamp(min=0) * pts[None, :, 1:2]
         segs = torch.stack([pts[None, :, 0] - d[..., 0], pts[None, :, 0] + d[..., 1]], dim=-1)
         scores = cls.softmax(-1)[..., 1:]
-        return [dict(segments=segs[b][valid[b]], cls_scores=scores[b][valid[b]])
+        topk = self.get_test_cfg('pre_nms_topk', DEFAULT_PRE_NMS_TOPK)
+        thr = self.get_test_cfg('score_thr', DEFAULT_SCORE_THR)
+        return [decode_class_scores(segs[b][valid[b]], scores[b][valid[b]], topk, thr)
                 for b in range(cls.shape[0])]

@@ -1,23 +1,24 @@
 """A2Net anchor-based head: per-level k3 conv predicting, for every anchor, class logits
 (background at index 0), an overlap (tIoU) logit and (dc, dw) regression deltas."""
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 
+from tadet.models.post_processing import decode_class_scores
+from tadet.models.task_modules.prior_generators import prior_valid_mask
 from tadet.registry import MODELS, TASK_UTILS
+from tadet.structures import TADDataSample
 
+from .base_tad_head import CANDIDATE_TEST_KEYS, BaseTADHead, unpack_gt_instances
 
-def prior_valid_mask(priors: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """``priors [N, 2]`` (start, end) or ``[N]`` centres, ``masks [B, L]`` -> ``[B, N]`` bool:
-    a prior is valid when the snippet holding its centre is a real (unpadded) snippet."""
-    centres = priors.mean(-1) if priors.dim() == 2 else priors
-    idx = centres.floor().long().clamp(0, masks.shape[-1] - 1)
-    return masks[:, idx]
+# candidates kept per window when test_cfg does not set pre_nms_topk / score_thr
+DEFAULT_PRE_NMS_TOPK = 1000
+DEFAULT_SCORE_THR = 0.0
 
 
 @MODELS.register_module()
-class A2NetAnchorHead(nn.Module):
+class A2NetAnchorHead(BaseTADHead):
     """Anchor-based branch of A2Net.
 
     Args:
@@ -27,9 +28,13 @@ class A2NetAnchorHead(nn.Module):
         anchor_generator / segment_coder / assigner / sampler: ``TASK_UTILS`` configs.
         loss_cls / loss_overlap / loss_reg: ``MODELS`` loss configs (their ``loss_weight`` is the
             weight in the detector's total loss: A2Net 1, 10, 10).
-        test_topk: (anchor, class) candidates kept per window at inference.
-        test_score_thr: candidates at or below this score are dropped at inference.
+        init_cfg: mmengine weight init config.
+
+    Test-time ``test_cfg`` keys: ``pre_nms_topk`` (best (anchor, class) candidates kept per
+    window, default 1000) and ``score_thr`` (candidates at or below it are dropped, default 0).
     """
+
+    TEST_CFG_KEYS = CANDIDATE_TEST_KEYS
 
     def __init__(self,
                  num_classes: int,
@@ -45,9 +50,8 @@ class A2NetAnchorHead(nn.Module):
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  loss_overlap: dict = dict(type='MSELoss', use_sigmoid=True, loss_weight=10.0),
                  loss_reg: dict = dict(type='SmoothL1Loss', loss_weight=10.0),
-                 test_topk: int = 1000,
-                 test_score_thr: float = 0.0) -> None:
-        super().__init__()
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
         self.num_classes = int(num_classes)
         self.in_channels = tuple(in_channels)
         self.anchor_generator = TASK_UTILS.build(anchor_generator)
@@ -57,8 +61,6 @@ class A2NetAnchorHead(nn.Module):
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_overlap = MODELS.build(loss_overlap)
         self.loss_reg = MODELS.build(loss_reg)
-        self.test_topk = int(test_topk)
-        self.test_score_thr = float(test_score_thr)
         self.num_anchors = self.anchor_generator.num_base_anchors
         # per anchor: C + 1 class logits, 1 overlap logit, 2 deltas
         self.out_dim = self.num_classes + 1 + 1 + 2
@@ -66,41 +68,44 @@ class A2NetAnchorHead(nn.Module):
             nn.Conv1d(c, self.num_anchors * self.out_dim, kernel_size,
                       padding=kernel_size // 2) for c in self.in_channels)
 
-    def forward(self, feats: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-        """Per level ``[B, c_l, T_l]`` -> raw per level ``[B, A * (C + 4), T_l]``."""
+    def forward(self, feats: Sequence[torch.Tensor],
+                masks: Optional[torch.Tensor] = None) -> List[torch.Tensor]:
+        """Per level ``[B, c_l, T_l]`` -> raw per level ``[B, A * (C + 4), T_l]`` (``masks``
+        unused: every position predicts)."""
         if len(feats) != len(self.preds):
             raise ValueError(f'A2NetAnchorHead has {len(self.preds)} levels, got {len(feats)} '
                              f'feature maps')
         return [conv(f) for conv, f in zip(self.preds, feats)]
 
-    def _flat_outputs(self, feats: Sequence[torch.Tensor]
+    def _flat_outputs(self, outs: Sequence[torch.Tensor]
                       ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """-> cls ``[B, N, C + 1]``, overlap ``[B, N]``, deltas ``[B, N, 2]`` (N anchors, all
-        levels, in the anchor generator's order)."""
+        """Raw per-level outputs -> cls ``[B, N, C + 1]``, overlap ``[B, N]``, deltas
+        ``[B, N, 2]`` (N anchors, all levels, in the anchor generator's order)."""
         flat = torch.cat([self.anchor_generator.flatten_head_output(o, self.num_anchors)
-                          for o in self(feats)], dim=1)
+                          for o in outs], dim=1)
         c1 = self.num_classes + 1
         return flat[..., :c1], flat[..., c1], flat[..., c1 + 1:]
 
-    def anchors(self, feats: Sequence[torch.Tensor], window_length: int) -> torch.Tensor:
-        """``[N, 2]`` anchors of all levels in window snippets."""
+    def anchors(self, outs: Sequence[torch.Tensor], window_length: int) -> torch.Tensor:
+        """``[N, 2]`` anchors of all levels in window snippets (level lengths and device read
+        from the per-level maps ``outs``, features or raw outputs)."""
         return torch.cat(self.anchor_generator.grid_anchors(
-            [f.shape[-1] for f in feats], window_length, feats[0].device))
+            [o.shape[-1] for o in outs], window_length, outs[0].device))
 
-    def loss(self, feats: Sequence[torch.Tensor], masks: torch.Tensor,
-             gt_segments: List[torch.Tensor], gt_labels: List[torch.Tensor]
-             ) -> Dict[str, torch.Tensor]:
+    def loss_by_feat(self, outs: List[torch.Tensor], masks: torch.Tensor,
+                     data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
         """Args:
-            feats: pyramid levels ``[B, c_l, T_l]``.
+            outs: raw per-level outputs of :meth:`forward`.
             masks: ``[B, L]`` True = real snippet.
-            gt_segments / gt_labels: per sample ``[K, 2]`` window snippets / ``[K]``.
+            data_samples: ground truth in window snippets.
         Returns:
             ``loss_ab_cls`` (CE on sampled positives + hard negatives), ``loss_ab_overlap``
             (sigmoid(overlap) vs the anchor's max tIoU on the same anchors), ``loss_ab_reg``
             (smooth L1 on the positives' encoded deltas).
         """
-        cls, overlap, deltas = self._flat_outputs(feats)
-        anchors = self.anchors(feats, masks.shape[-1])
+        cls, overlap, deltas = self._flat_outputs(outs)
+        anchors = self.anchors(outs, masks.shape[-1])
+        gt_segments, gt_labels = unpack_gt_instances(data_samples, anchors.device)
         valid = prior_valid_mask(anchors, masks)
         # hardness of a negative = its CE against background (detached, only for ranking)
         bg_loss = -torch.log_softmax(cls.detach(), dim=-1)[..., 0]
@@ -133,15 +138,18 @@ class A2NetAnchorHead(nn.Module):
             loss_reg = deltas.sum() * 0.0
         return dict(loss_ab_cls=loss_cls, loss_ab_overlap=loss_overlap, loss_ab_reg=loss_reg)
 
-    @torch.no_grad()
-    def predict(self, feats: Sequence[torch.Tensor], masks: torch.Tensor) -> List[dict]:
-        """Per window dict(segments ``[N, 2]`` window snippets, cls_scores ``[N, C]``):
-        ``softmax`` class probabilities (background dropped) times ``sigmoid(overlap)``; only
-        anchors centred on real snippets."""
-        cls, overlap, deltas = self._flat_outputs(feats)
-        anchors = self.anchors(feats, masks.shape[-1])
+    def predict_by_feat(self, outs: List[torch.Tensor],
+                        masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
+        """Per window the best ``pre_nms_topk`` (anchor, class) candidates scoring above
+        ``score_thr``: dict(segments ``[N, 2]`` window snippets, scores ``[N]``, labels
+        ``[N]``). Score = ``softmax`` class probability (background dropped) times
+        ``sigmoid(overlap)``; only anchors centred on real snippets."""
+        cls, overlap, deltas = self._flat_outputs(outs)
+        anchors = self.anchors(outs, masks.shape[-1])
         valid = prior_valid_mask(anchors, masks)
         segs = self.segment_coder.decode(anchors[None].expand_as(deltas), deltas)
         scores = cls.softmax(-1)[..., 1:] * overlap.sigmoid()[..., None]
-        return [dict(segments=segs[b][valid[b]], cls_scores=scores[b][valid[b]])
+        topk = self.get_test_cfg('pre_nms_topk', DEFAULT_PRE_NMS_TOPK)
+        thr = self.get_test_cfg('score_thr', DEFAULT_SCORE_THR)
+        return [decode_class_scores(segs[b][valid[b]], scores[b][valid[b]], topk, thr)
                 for b in range(cls.shape[0])]

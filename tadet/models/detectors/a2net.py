@@ -1,14 +1,13 @@
 """A2Net (Yang et al., TIP 2020): anchor-free and anchor-based heads on one temporal feature
-pyramid, trained jointly; both heads' candidates are pooled per window and go through the
-shared post-processing (per-class NMS, top-k per video)."""
-from typing import Dict, List, Optional, Union
+pyramid, trained jointly; both heads' candidates (each head's ``test_cfg.pre_nms_topk`` best
+above ``test_cfg.score_thr``) are pooled per window (``BaseTADDetector.predict_window``) and go
+through the shared post-processing (per-class NMS, top-k per video)."""
+from typing import List, Optional, Union
 
 import torch
 
 from tadet.registry import MODELS
-from tadet.structures import TADDataSample
 
-from ..post_processing import decode_class_scores
 from .base import BaseTADDetector
 
 
@@ -30,7 +29,9 @@ class A2Net(BaseTADDetector):
             sampler and losses); any key is an error.
 
     The loss weights (paper: ``30 AF_cls + AF_reg + AB_cls + 10 AB_overlap + 10 AB_reg``) are
-    the ``loss_weight`` of each head's loss configs.
+    the ``loss_weight`` of each head's loss configs. The losses, the tensor-mode outputs and
+    the pooled candidates are those of the built heads, anchor-based first
+    (``BaseTADDetector.loss_heads``).
     """
 
     def __init__(self,
@@ -63,37 +64,6 @@ class A2Net(BaseTADDetector):
         self.anchor_free_head = (build_head(anchor_free_head, 'anchor_free_head')
                                  if use_anchor_free else None)
 
-    def _heads(self):
-        return [h for h in (self.anchor_head, self.anchor_free_head) if h is not None]
-
-    def _forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None) -> tuple:
-        """Raw outputs: (anchor-based per-level maps or None, anchor-free (cls, reg) or None)."""
-        feats = self.neck(inputs)
-        ab = self.anchor_head(feats) if self.anchor_head is not None else None
-        af = self.anchor_free_head(feats) if self.anchor_free_head is not None else None
-        return ab, af
-
-    def loss(self, inputs: torch.Tensor, masks: torch.Tensor,
-             data_samples: List[TADDataSample]) -> Dict[str, torch.Tensor]:
-        """``inputs [B, C, L]``, ``masks [B, L]`` -> the enabled heads' weighted losses."""
-        feats = self.neck(inputs)
-        gt_segments = [s.gt_instances.segments.to(inputs.device).float() for s in data_samples]
-        gt_labels = [s.gt_instances.labels.to(inputs.device).long() for s in data_samples]
-        losses = {}
-        for head in self._heads():
-            losses.update(head.loss(feats, masks, gt_segments, gt_labels))
-        return losses
-
-    @torch.no_grad()
-    def predict_window(self, inputs: torch.Tensor, masks: torch.Tensor) -> List[dict]:
-        """``inputs [W, C, L]`` -> per window the pooled (segment, class) candidates of both
-        branches (each branch keeps its own ``test_topk`` above ``test_score_thr``)."""
-        feats = self.neck(inputs)
-        per_head = [(head, head.predict(feats, masks)) for head in self._heads()]
-        out = []
-        for w in range(inputs.shape[0]):
-            parts = [decode_class_scores(res[w]['segments'], res[w]['cls_scores'],
-                                         head.test_topk, head.test_score_thr)
-                     for head, res in per_head]
-            out.append({k: torch.cat([p[k] for p in parts]) for k in parts[0]})
-        return out
+    def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor) -> List[torch.Tensor]:
+        """``inputs [B, C, L]`` -> the neck's pyramid, per level ``[B, c_l, T_l]``."""
+        return self.neck(inputs)

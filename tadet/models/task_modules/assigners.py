@@ -1,4 +1,8 @@
-"""Assign ground-truth segments to priors (anchors) by temporal IoU."""
+"""Assign ground-truth segments to priors: anchors by temporal IoU (:class:`MaxTIoUAssigner`),
+points by containment and length range (:class:`RegressRangeAssigner`).
+
+Every assigner is a ``TASK_UTILS`` class whose ``assign(priors, gt_segments, gt_labels, ...,
+valid=None)`` returns a :class:`SegmentAssignResult`."""
 from dataclasses import dataclass
 from typing import Optional
 
@@ -15,11 +19,12 @@ class SegmentAssignResult:
 
     Attributes:
         gt_inds: ``[N]`` long: ``-1`` ignored, ``0`` negative, ``k + 1`` positive for gt ``k``.
-        max_tious: ``[N]`` best tIoU of each prior with any ground truth (0 without gt).
+        max_tious: ``[N]`` best tIoU of each prior with any ground truth (0 without gt);
+            ``None`` for assigners that do not measure overlap.
         labels: ``[N]`` long class index of the assigned gt, ``-1`` for non-positives.
     """
     gt_inds: torch.Tensor
-    max_tious: torch.Tensor
+    max_tious: Optional[torch.Tensor]
     labels: torch.Tensor
 
     @property
@@ -95,3 +100,50 @@ class MaxTIoUAssigner:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(pos_iou_thr={self.pos_iou_thr}, '
                 f'neg_iou_thr={self.neg_iou_thr}, match_low_quality={self.match_low_quality})')
+
+
+@TASK_UTILS.register_module()
+class RegressRangeAssigner:
+    """Anchor-free assignment (A2Net / FCOS style): a point is positive for a ground truth
+    when its centre lies inside it (bounds included) and the ground truth's length is in the
+    point's regress range ``[low, high)``; among several such ground truths the shortest wins
+    (the first one on equal lengths). Every other point is negative.
+    """
+
+    def assign(self, points: torch.Tensor, gt_segments: torch.Tensor, gt_labels: torch.Tensor,
+               regress_ranges: torch.Tensor,
+               valid: Optional[torch.Tensor] = None) -> SegmentAssignResult:
+        """Args:
+            points: ``[N, 2]`` (centre, stride) or ``[N]`` centres.
+            gt_segments: ``[K, 2]`` (start, end); ``K`` may be 0 (all points negative).
+            gt_labels: ``[K]`` class indices.
+            regress_ranges: ``[N, 2]`` (low, high) ground-truth length range of each point
+                (its pyramid level's range).
+            valid: ``[N]`` bool, False points are ignored (e.g. centred in padding).
+        """
+        c = points[:, 0] if points.dim() == 2 else points
+        n = c.shape[0]
+        gt_inds = c.new_zeros(n, dtype=torch.long)
+        labels = c.new_full((n,), -1, dtype=torch.long)
+        if gt_segments.shape[0]:
+            gt = gt_segments.to(c)
+            lengths = gt[:, 1] - gt[:, 0]  # [K]
+            left = c[:, None] - gt[None, :, 0]  # [N, K]
+            right = gt[None, :, 1] - c[:, None]
+            inside = (left >= 0) & (right >= 0)
+            ranges = regress_ranges.to(c)
+            in_range = (lengths[None] >= ranges[:, :1]) & (lengths[None] < ranges[:, 1:])
+            cand = inside & in_range
+            area = torch.where(cand, lengths[None].expand_as(cand),
+                               torch.full_like(left, float('inf')))
+            best_len, best = area.min(dim=1)
+            fg = torch.isfinite(best_len)
+            gt_inds[fg] = best[fg] + 1
+            labels[fg] = gt_labels.to(c.device).long()[best[fg]]
+        if valid is not None:
+            gt_inds[~valid] = -1
+            labels[~valid] = -1
+        return SegmentAssignResult(gt_inds, None, labels)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}()'

@@ -16,6 +16,14 @@ def level_centres(length: int, stride: float, device=None) -> torch.Tensor:
     return (torch.arange(length, device=device, dtype=torch.float32) + 0.5) * stride
 
 
+def prior_valid_mask(priors: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """``priors [N, 2]`` (start, end) or ``[N]`` centres, ``masks [B, L]`` -> ``[B, N]`` bool:
+    a prior is valid when the snippet holding its centre is a real (unpadded) snippet."""
+    centres = priors.mean(-1) if priors.dim() == 2 else priors
+    idx = centres.floor().long().clamp(0, masks.shape[-1] - 1)
+    return masks[:, idx]
+
+
 @TASK_UTILS.register_module()
 class AnchorGenerator1d:
     """Multi-scale 1D anchors centred on every pyramid position.

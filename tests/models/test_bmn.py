@@ -88,15 +88,19 @@ def test_tem_head_loss_masks_padding():
     assert start.shape == end.shape == (2, 24)
     assert ((start > 0) & (start < 1)).all()
     masks = torch.ones(2, 24, dtype=torch.bool)
-    gts = [torch.tensor([[4.0, 10.0]]), torch.tensor([[2.0, 6.0]])]
-    losses = tem.loss(start, end, masks, gts)
+    gts = samples([([[4.0, 10.0]], [0]), ([[2.0, 6.0]], [1])], T=24)
+    losses = tem.loss(feats, masks, gts)  # the head contract: forward + loss_by_feat
     assert set(losses) == {'loss_start', 'loss_end'}
+    torch.testing.assert_close(losses['loss_start'],
+                               tem.loss_by_feat((start, end), masks, gts)['loss_start'])
     # changing predictions at padded positions changes nothing once they are masked
     masks[1, 16:] = False
-    base = tem.loss(start, end, masks, gts)['loss_start']
+    base = tem.loss_by_feat((start, end), masks, gts)['loss_start']
     start2 = start.clone()
     start2[1, 16:] = 0.99
-    torch.testing.assert_close(tem.loss(start2, end, masks, gts)['loss_start'], base)
+    torch.testing.assert_close(tem.loss_by_feat((start2, end), masks, gts)['loss_start'], base)
+    with pytest.raises(NotImplementedError):  # an auxiliary head: no candidates of its own
+        tem.predict(feats, masks)
 
 
 # -- grid targets, BM layer -------------------------------------------------------------------
@@ -157,7 +161,9 @@ def test_bm_sampling_weights_shape_and_normalisation():
 def test_bm_head_fused_equals_dense_bm_layer_and_is_cached():
     torch.manual_seed(0)
     head = MODELS.build(dict(type='BMHead', in_channels=8, max_duration=6, feat_channels=8,
-                             num_samples=4, bm_channels=12, map_channels=8)).double()
+                             num_samples=4, bm_channels=12, map_channels=8,
+                             tem_head=dict(type='TEMHead', in_channels=8,
+                                           feat_channels=8))).double()
     x = torch.randn(2, 8, 16, dtype=torch.float64)
     dense = head.bm_feature_map(x)
     assert dense.shape == (2, 8, 4, 6, 16)
@@ -165,13 +171,16 @@ def test_bm_head_fused_equals_dense_bm_layer_and_is_cached():
     torch.testing.assert_close(head.bm_features(x), ref)
     mat = head.sampling_matrix(16, x.device, x.dtype)
     assert head.sampling_matrix(16, x.device, x.dtype) is mat and len(head._cache) == 1
-    maps = head(x)
+    maps = head.forward_maps(x)
     assert maps.shape == (2, 2, 6, 16) and ((maps > 0) & (maps < 1)).all()
+    out = head(x)  # the head's forward: its TEM + the maps
+    assert set(out) == {'start', 'end', 'maps'} and out['start'].shape == (2, 16)
+    torch.testing.assert_close(out['maps'], maps)
     # FLOPs counters trace the model: the traced (dense, published) BM layer gives the same maps
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # tracer warnings about Python-side sizes
-        traced = torch.jit.trace(head, (x,), check_trace=False)
-    torch.testing.assert_close(traced(x), maps)
+        traced = torch.jit.trace(head, (x,), check_trace=False, strict=False)
+    torch.testing.assert_close(traced(x)['maps'], maps)
 
 
 def test_boundary_peak_mask_rule():
@@ -192,13 +201,14 @@ def small_cfg(**kw):
     cfg = dict(
         type='BMN',
         encoder=dict(type='BMNEncoder', in_channels=8, feat_channels=16),
-        tem_head=dict(type='TEMHead', in_channels=16, feat_channels=16),
-        bm_head=dict(type='BMHead', in_channels=16, max_duration=24, feat_channels=16,
-                     num_samples=4, bm_channels=16, map_channels=8),
+        proposal_head=dict(type='BMHead', in_channels=16, max_duration=24, feat_channels=16,
+                           num_samples=4, bm_channels=16, map_channels=8,
+                           tem_head=dict(type='TEMHead', in_channels=16, feat_channels=16)),
         cls_head=dict(type='SnippetClassificationHead', in_channels=16,
                       num_classes=NUM_CLASSES, feat_channels=16),
-        test_cfg=dict(post_processing=dict(
-            nms=dict(method='gaussian', sigma=0.5, multiclass=True), max_per_video=100)))
+        test_cfg=dict(peak_ratio=0.5, max_proposals=1000, pre_nms_topk=1000,
+                      nms=dict(method='gaussian', sigma=0.5, multiclass=True),
+                      max_per_video=100))
     cfg.update(kw)
     return cfg
 
@@ -255,12 +265,15 @@ def test_bmn_train_step_reaches_encoder():
     assert set(losses) == {'loss_start', 'loss_end', 'loss_pem_cls', 'loss_pem_reg',
                            'loss_snippet_cls'}
     assert all(torch.isfinite(v) for v in losses.values())
-    assert model.bm_head.loss_reg.loss_weight == 10.0
+    assert model.proposal_head.loss_reg.loss_weight == 10.0
+    # the heads' test options come from the one test_cfg
+    assert model.proposal_head.test_cfg == dict(peak_ratio=0.5, max_proposals=1000)
     sum(losses.values()).backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
-    out = model(x, masks, mode='tensor')
+    out, logits = model(x, masks, mode='tensor')  # every head's forward
     assert out['maps'].shape == (2, 2, 24, 48) and out['start'].shape == (2, 48)
+    assert logits.shape == (2, NUM_CLASSES + 1, 48)
 
 
 def test_bmn_learns_and_predicts():
@@ -296,16 +309,47 @@ def test_bmn_class_agnostic_without_cls_head():
     assert (cands[0]['labels'] == 0).all() and cands[0]['scores'].numel() > 0
 
 
+def test_bmn_max_proposals_and_thresholds_from_test_cfg():
+    torch.manual_seed(0)
+    cfg = small_cfg(cls_head=None)
+    cfg['test_cfg'] = dict(max_proposals=5, score_thr=0.0)
+    model = MODELS.build(cfg).eval()
+    x, masks = batch()
+    assert all(c['scores'].numel() <= 5 for c in model.predict_window(x, masks))
+    cfg = small_cfg()
+    cfg['test_cfg'] = dict(max_proposals=5, pre_nms_topk=7)
+    model = MODELS.build(cfg).eval()
+    cands = model.predict_window(x, masks)
+    # 5 proposals x 3 classes, the best 7 (proposal, class) pairs kept
+    assert all(c['scores'].numel() == 7 for c in cands)
+
+
+def test_bmn_old_checkpoint_layout_loads():
+    torch.manual_seed(0)
+    model = MODELS.build(small_cfg())
+    old = {('tem_head.' + k[len('proposal_head.tem_head.'):]
+            if k.startswith('proposal_head.tem_head.') else k): v.clone() + 1
+           for k, v in model.state_dict().items()}
+    assert any(k.startswith('tem_head.') for k in old)
+    model.load_state_dict(old)
+    torch.testing.assert_close(model.proposal_head.tem_head.start_branch[-1].bias,
+                               old['tem_head.start_branch.1.bias'])
+
+
 def test_bmn_config_errors_and_configs_build():
     with pytest.raises(ValueError, match='foo'):
         MODELS.build(small_cfg(train_cfg=dict(foo=1)))
     with pytest.raises(TypeError, match='bar'):
         MODELS.build(small_cfg(bar=1))
+    with pytest.raises(TypeError, match='bm_head'):  # the former key is now proposal_head
+        MODELS.build(small_cfg(bm_head=dict(type='BMHead')))
+    with pytest.raises(ValueError, match='test_topk'):  # not a test_cfg key
+        MODELS.build(small_cfg(test_cfg=dict(test_topk=3)))
     from mmengine.config import Config
     for name in ('bmn_thumos14_synth.py', 'bmn_thumos14_i3d.py',
                  'bmn_activitynet_resize100.py'):
         cfg = Config.fromfile(osp.join(REPO, 'configs/bmn', name))
         # the ActivityNet classifier file is not shipped: build without it
-        cfg.model.test_cfg.post_processing.pop('external_classifier', None)
+        cfg.model.test_cfg.pop('external_classifier', None)
         model = MODELS.build(cfg.model)
         assert isinstance(model, MODELS.get('BMN'))

@@ -98,7 +98,8 @@ def gtad_head_cfg(**kw):
     cfg = dict(type='GTADHead', in_channels=16, max_duration=24, groups=4, width_per_group=2,
                align_channels=8, align=dict(type='ProposalAlign1d', inner_bins=4,
                                             context_bins=2, sampling_ratio=2),
-               mid_channels=16, map_channels=8)
+               mid_channels=16, map_channels=8,
+               tem_head=dict(type='TEMHead', in_channels=16, feat_channels=16))
     cfg.update(kw)
     return cfg
 
@@ -107,8 +108,10 @@ def test_gtad_head_maps_and_sgalign():
     torch.manual_seed(0)
     head = MODELS.build(gtad_head_cfg())
     feats = torch.randn(2, 16, 48)
-    maps = head(feats)
+    out = head(feats)  # its TEM + the maps
+    maps = out['maps']
     assert maps.shape == (2, 2, 24, 48) and ((maps > 0) & (maps < 1)).all()
+    assert out['start'].shape == out['end'].shape == (2, 48)
     # cell features: zero where the cell leaves the window, and a cell's feature depends only
     # on the snippets its (context-extended) span reaches
     x = torch.randn(1, 8, 48, requires_grad=True)
@@ -118,13 +121,17 @@ def test_gtad_head_maps_and_sgalign():
     cells[0, :, 3, 20].sum().backward()                # cell [20, 24], context [18, 26]
     touched = torch.nonzero(x.grad[0].abs().sum(0)).squeeze(1)
     assert touched.min() >= 17 and touched.max() <= 26
-    # targets and losses are BMN's
-    from tadet.models.roi_heads import GridMapHead
-    assert isinstance(head, GridMapHead)
+    # targets, losses and decoding are BMN's (the shared GridMapHead, as BMHead)
+    from tadet.models.roi_heads import BMHead, GridMapHead
+    assert isinstance(head, GridMapHead) and issubclass(BMHead, GridMapHead)
+    assert type(head).loss_by_feat is BMHead.loss_by_feat
     masks = torch.ones(2, 48, dtype=torch.bool)
-    losses = head.loss(maps, masks, [torch.tensor([[6., 16.]]), torch.tensor([[20., 40.]])])
-    assert set(losses) == {'loss_pem_cls', 'loss_pem_reg'}
+    losses = head.loss(feats, masks, samples([([[6., 16.]], [0]), ([[20., 40.]], [1])]))
+    assert set(losses) == {'loss_start', 'loss_end', 'loss_pem_cls', 'loss_pem_reg'}
     assert all(torch.isfinite(v) for v in losses.values())
+    props = head.predict(feats, masks)  # class-agnostic proposals
+    assert len(props) == 2 and (props[0]['labels'] == 0).all()
+    assert props[0]['scores'].numel() <= 1000
 
 
 def small_cfg(**kw):
@@ -132,12 +139,11 @@ def small_cfg(**kw):
         type='GTAD',
         encoder=dict(type='GCNeXtEncoder', in_channels=8, feat_channels=16, groups=4,
                      width_per_group=2),
-        tem_head=dict(type='TEMHead', in_channels=16, feat_channels=16),
-        gtad_head=gtad_head_cfg(),
+        proposal_head=gtad_head_cfg(),
         cls_head=dict(type='SnippetClassificationHead', in_channels=16,
                       num_classes=NUM_CLASSES, feat_channels=16),
-        test_cfg=dict(post_processing=dict(
-            nms=dict(method='gaussian', sigma=0.5, multiclass=True), max_per_video=100)))
+        test_cfg=dict(pre_nms_topk=1000, nms=dict(method='gaussian', sigma=0.5, multiclass=True),
+                      max_per_video=100))
     cfg.update(kw)
     return cfg
 
@@ -181,9 +187,11 @@ def test_gtad_shares_bmn_inference_and_configs_build():
     assert type(model).predict_window is GridProposalDetector.predict_window
     with pytest.raises(TypeError, match='bar'):
         MODELS.build(small_cfg(bar=1))
+    with pytest.raises(TypeError, match='gtad_head'):  # the former key is now proposal_head
+        MODELS.build(small_cfg(gtad_head=gtad_head_cfg()))
     from mmengine.config import Config
     for name in ('gtad_thumos14_synth.py', 'gtad_thumos14_i3d.py',
                  'gtad_activitynet_resize100.py'):
         cfg = Config.fromfile(osp.join(REPO, 'configs/gtad', name))
-        cfg.model.test_cfg.post_processing.pop('external_classifier', None)
+        cfg.model.test_cfg.pop('external_classifier', None)
         assert isinstance(MODELS.build(cfg.model), MODELS.get('GTAD'))

@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import tadet.models  # noqa: F401
-from tadet.models.detectors.rcl import boundary_scores
+from tadet.models.post_processing.grid_candidates import boundary_scores, grid_local_maxima
 from tadet.models.task_modules import grid_queries, segment_tiou
 from tadet.registry import MODELS, TASK_UTILS
 from tadet.structures import TADDataSample
@@ -122,7 +122,9 @@ def test_offset_coder_round_trip_and_values():
 
 # -- head -----------------------------------------------------------------------------------
 def head_cfg(**kw):
-    cfg = dict(type='RCLHead', in_channels=8, roi_channels=8, hidden_channels=32,
+    ch = kw.get('in_channels', 8)
+    cfg = dict(type='RCLHead', in_channels=ch, roi_channels=8, hidden_channels=32,
+               tem_head=dict(type='TEMHead', in_channels=ch, feat_channels=ch),
                proposal_align=dict(type='ProposalAlign1d', inner_bins=4, context_bins=4,
                                    context_ratio=0.5, sampling_ratio=2),
                coord_num_freqs=2, num_iters=1,
@@ -155,16 +157,17 @@ def test_head_targets_and_stages():
     iou, off, mask = head.targets(q, torch.tensor([0, 0, 0, 1]), gts)
     torch.testing.assert_close(iou, torch.tensor([1.0, 14 / 16, 0.0, 0.0]))
     torch.testing.assert_close(off[1], torch.tensor([-2 / 14, 0.0]))
+    assert off[2:].abs().sum() == 0  # negatives get no offset target
     assert mask.tolist() == [True, True, False, False]
     x = head.reduce_features(torch.randn(2, 8, 64))
-    stages = head(x, q, torch.tensor([0, 0, 0, 1]), torch.full((4,), 64.))
+    stages = head.forward_stages(x, q, torch.tensor([0, 0, 0, 1]), torch.full((4,), 64.))
     assert len(stages) == 3 and all(o.shape == (4, 4) for _, o in stages)
     torch.testing.assert_close(stages[0][0], q)
     # CAR only: one stage, no refine parameters
     car = MODELS.build(head_cfg(num_iters=0))
     assert not hasattr(car, 'gru')
-    assert len(car(car.reduce_features(torch.randn(1, 8, 64)), q[:2], torch.zeros(2).long(),
-                   torch.full((2,), 64.))) == 1
+    assert len(car.forward_stages(car.reduce_features(torch.randn(1, 8, 64)), q[:2],
+                                  torch.zeros(2).long(), torch.full((2,), 64.))) == 1
     with pytest.raises(TypeError, match='bogus'):
         MODELS.build(head_cfg(bogus=1))
 
@@ -174,16 +177,30 @@ def test_iteration_loss_weights():
     torch.manual_seed(0)
     head = MODELS.build(head_cfg(num_iters=1, iter_loss_decay=1.0))
     feats, masks = window_feats(), torch.ones(1, 64, dtype=torch.bool)
-    gts = [torch.tensor([[20., 36.]])]
+    gts = samples([([[20., 36.]], [0])])
     torch.manual_seed(1)
     full = head.loss(feats, masks, gts)
     head.iter_loss_decay = 1e-6  # stage 0 (CAR) ~ 0, stage 1 (refine) weight 1
     torch.manual_seed(1)
     last = head.loss(feats, masks, gts)
-    full = {k: float(v.detach()) for k, v in full.items()}
-    last = {k: float(v.detach()) for k, v in last.items()}
+    assert set(full) == {'loss_start', 'loss_end', 'loss_rcl_cls', 'loss_rcl_reg',
+                         'loss_rcl_offset'}  # the head's TEM losses too
+    full = {k: float(v.detach()) for k, v in full.items() if k.startswith('loss_rcl')}
+    last = {k: float(v.detach()) for k, v in last.items() if k.startswith('loss_rcl')}
     assert all(last[k] < full[k] for k in full)
     assert all(last[k] > 0.2 * full[k] for k in full)
+
+
+def test_query_assigner_hand_made():
+    assigner = TASK_UTILS.build(dict(type='QueryTIoUAssigner', pos_iou_thr=0.5))
+    q = torch.tensor([[0., 2.], [0., 4.], [6., 9.], [20., 22.]])
+    gts = torch.tensor([[0., 1.], [5., 9.]])
+    res = assigner.assign(q, gts, torch.tensor([3, 7]))
+    # [0, 2] vs [0, 1]: exactly 0.5, positive (inclusive); [0, 4]: 0.25; [6, 9] vs [5, 9]: 0.75
+    torch.testing.assert_close(res.max_tious, torch.tensor([0.5, 0.25, 0.75, 0.0]))
+    assert res.gt_inds.tolist() == [1, 0, 2, 0] and res.labels.tolist() == [3, -1, 7, -1]
+    none = assigner.assign(q, torch.zeros((0, 2)))
+    assert none.gt_inds.abs().sum() == 0 and none.max_tious.abs().sum() == 0
 
 
 def test_local_maxima_on_the_grid_map():
@@ -194,7 +211,8 @@ def test_local_maxima_on_the_grid_map():
     for i, (d, s) in enumerate(peaks):
         scores[(cell[:, 0] == d) & (cell[:, 1] == s)] = 0.9 - 0.1 * i
     scores[(cell[:, 0] == 1) & (cell[:, 1] == 1)] = 0.5  # neighbour of both peaks
-    keep = head.local_maxima(scores, cell, torch.zeros_like(scores).long(), 1, 6)
+    keep = grid_local_maxima(scores, cell, torch.zeros_like(scores).long(), 1, 6,
+                             head.local_max_kernel)
     kept = {tuple(cell[k].tolist()) for k in keep}
     assert set(peaks) <= kept
     assert (1, 1) not in kept and (0, 2) not in kept
@@ -210,9 +228,10 @@ def test_one_refine_iteration_moves_queries_toward_the_gt():
         p.requires_grad_(False)
     gt = torch.tensor([[20., 36.]])
     feats, masks = window_feats(), torch.ones(1, 64, dtype=torch.bool)
+    data = samples([(gt.tolist(), [0])])
     opt = torch.optim.Adam([p for p in head.parameters() if p.requires_grad], lr=5e-3)
     for _ in range(150):
-        loss = sum(head.loss(feats, masks, [gt]).values())
+        loss = sum(head.loss(feats, masks, data).values())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -221,7 +240,8 @@ def test_one_refine_iteration_moves_queries_toward_the_gt():
                               spread=0.4))(64, gt, gen(123))
     lengths = torch.full((len(q),), 64.)
     with torch.no_grad():
-        stages = head(head.reduce_features(feats), q, torch.zeros(len(q)).long(), lengths)
+        stages = head.forward_stages(head.reduce_features(feats), q, torch.zeros(len(q)).long(),
+                                     lengths)
         q1, out1 = stages[1]  # input and output of the refine iteration
         moved = head.update_queries(q1, out1, lengths)
     before = segment_tiou(q1, gt).squeeze(1)
@@ -234,15 +254,14 @@ def test_one_refine_iteration_moves_queries_toward_the_gt():
 
 
 # -- detector -------------------------------------------------------------------------------
-def rcl_cfg(neck, **kw):
+def rcl_cfg(neck, use_boundary_score=False, **kw):
     cfg = dict(type='RCL', encoder=neck,
-               tem_head=dict(type='TEMHead', in_channels=16, feat_channels=16),
-               roi_head=head_cfg(in_channels=16),
+               proposal_head=head_cfg(in_channels=16),
                cls_head=dict(type='SnippetClassificationHead', in_channels=16, num_classes=3,
                              feat_channels=16),
-               test_cfg=dict(post_processing=dict(nms=dict(method='linear', iou_threshold=0.3,
-                                                           multiclass=True),
-                                                  max_per_video=50)))
+               test_cfg=dict(use_boundary_score=use_boundary_score, pre_nms_topk=500,
+                             nms=dict(method='linear', iou_threshold=0.3, multiclass=True),
+                             max_per_video=50))
     cfg.update(kw)
     return cfg
 
@@ -281,8 +300,8 @@ def test_rcl_train_step_and_predict(neck):
     total = sum(losses.values())
     assert torch.isfinite(total)
     total.backward()
-    for name in ('encoder', 'tem_head', 'roi_head', 'cls_head'):
-        grads = [p.grad for p in getattr(model, name).parameters()]
+    for name in ('encoder', 'proposal_head.tem_head', 'proposal_head', 'cls_head'):
+        grads = [p.grad for p in model.get_submodule(name).parameters()]
         assert any(g is not None and g.abs().sum() > 0 for g in grads), name
     model.eval()
     cands = model.predict_window(x, masks)
@@ -309,6 +328,24 @@ def test_rcl_class_agnostic_and_boundary_score():
     assert (c['scores'] < c0['scores']).all()  # times start * end probabilities (< 1)
     with pytest.raises(ValueError, match='train_cfg'):
         MODELS.build(rcl_cfg(BMN_NECK, train_cfg=dict(bogus=1)))
+    with pytest.raises(TypeError, match='use_boundary_score'):  # now a test_cfg key
+        MODELS.build(dict(rcl_cfg(BMN_NECK), use_boundary_score=True))
+
+
+def test_rcl_old_checkpoint_layout_loads():
+    torch.manual_seed(0)
+    model = MODELS.build(rcl_cfg(BMN_NECK))
+    old = {}
+    for k, v in model.state_dict().items():  # the former tem_head / roi_head layout
+        if k.startswith('proposal_head.tem_head.'):
+            k = 'tem_head.' + k[len('proposal_head.tem_head.'):]
+        elif k.startswith('proposal_head.'):
+            k = 'roi_head.' + k[len('proposal_head.'):]
+        old[k] = v.clone() + 1
+    model.load_state_dict(old)
+    torch.testing.assert_close(model.proposal_head.car_out.bias, old['roi_head.car_out.bias'])
+    torch.testing.assert_close(model.proposal_head.tem_head.end_branch[-1].bias,
+                               old['tem_head.end_branch.1.bias'])
 
 
 def test_boundary_scores_interpolate_the_tem_convention():
@@ -325,10 +362,9 @@ def test_configs_build():
     assert len(files) >= 6
     for f in files:
         cfg = Config.fromfile(f)
-        post = cfg.model.test_cfg.post_processing
-        if post.get('external_classifier'):  # its score file is not on this machine
-            post.external_classifier = None
+        if cfg.model.test_cfg.get('external_classifier'):  # score file not on this machine
+            cfg.model.test_cfg.external_classifier = None
         model = MODELS.build(cfg.model)
-        assert model.roi_head.num_iters == (0 if 'car_only' in f else 2), f
+        assert model.proposal_head.num_iters == (0 if 'car_only' in f else 2), f
         assert type(model.encoder).__name__ == ('GCNeXtEncoder' if '_gtad_' in f
                                              else 'BMNEncoder'), f

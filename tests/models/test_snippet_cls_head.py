@@ -1,8 +1,23 @@
 import pytest
 import torch
+from mmengine.structures import InstanceData
 
-from tadet.models.dense_heads import SnippetClassificationHead, proposal_class_scores
+from tadet.models.dense_heads import (BaseTADHead, SnippetClassificationHead,
+                                      proposal_class_scores)
 from tadet.models.task_modules import snippet_class_targets
+from tadet.registry import TASK_UTILS
+from tadet.structures import TADDataSample
+
+
+def samples(segs, labels):
+    out = []
+    for sg, lab in zip(segs, labels):
+        s = TADDataSample()
+        g = InstanceData()
+        g.segments, g.labels = sg, lab
+        s.gt_instances = g
+        out.append(s)
+    return out
 
 
 def test_snippet_class_targets_hand_made():
@@ -42,10 +57,12 @@ def test_head_learns_snippet_labels_and_ignores_padding():
     labels = [torch.tensor([1]), torch.tensor([0])]
     targets = head.targets(masks, segs, labels)
     assert (targets[1, 12:] == -100).all() and targets[0, 3].item() == 1
+    assert isinstance(head, BaseTADHead)
+    data = samples(segs, labels)
     opt = torch.optim.Adam(head.parameters(), lr=0.05)
     first = None
     for _ in range(60):
-        loss = head.loss(head(x), masks, segs, labels)['loss_snippet_cls']
+        loss = head.loss(x, masks, data)['loss_snippet_cls']  # forward + loss_by_feat
         first = loss.item() if first is None else first
         opt.zero_grad()
         loss.backward()
@@ -61,3 +78,23 @@ def test_head_rejects_unknown_key():
     with pytest.raises(TypeError, match='bogus'):
         MODELS.build(dict(type='SnippetClassificationHead', in_channels=4, num_classes=2,
                           bogus=1))
+
+
+def test_fusion_clip_to_valid_is_bit_equal_on_proposals_inside_the_real_snippets():
+    """Grid proposals (BMN, G-TAD) end inside the real snippets, RCL's are clamped to them:
+    reading only the real snippets' probabilities (clip_to_valid, as RCL did) gives the same
+    bits as reading the whole window (as the grid detectors did)."""
+    from tadet.models.post_processing import grid_candidates
+    g = torch.Generator().manual_seed(0)
+    T, D, valid = 32, 12, 27
+    probs = torch.rand(T, 4, generator=g).softmax(1)
+    cand = grid_candidates(torch.rand(T, generator=g), torch.rand(T, generator=g),
+                           torch.rand(D, T, generator=g), torch.rand(D, T, generator=g), valid)
+    segs = torch.cat([cand['segments'], torch.rand(50, 2, generator=g).sort(1).values * valid])
+    scores = torch.rand(segs.shape[0], generator=g)
+    clip = TASK_UTILS.build(dict(type='ProposalClassFusion', clip_to_valid=True))
+    full = TASK_UTILS.build(dict(type='ProposalClassFusion', clip_to_valid=False))
+    a = clip(segs, scores, probs, valid, topk=100, score_thr=0.01)
+    b = full(segs, scores, probs, valid, topk=100, score_thr=0.01)
+    for k in ('segments', 'scores', 'labels'):
+        assert torch.equal(a[k], b[k]), k

@@ -15,6 +15,8 @@ from mmengine.config import Config
 
 from tadet.structures import SnippetGeometry
 
+from ._common import as_config, input_channels
+
 
 def classes_of_test_set(cfg: Config) -> List[str]:
     """Class names of the config's test dataset (annotations only, no feature is read)."""
@@ -43,14 +45,7 @@ def init_detector(config: Union[str, Config], checkpoint: Optional[str] = None,
     import tadet.models  # noqa: F401  (registers the detectors)
     from tadet.registry import MODELS
 
-    from .profiling import input_channels
-    if isinstance(config, Config):
-        cfg = config.copy()
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-    else:
-        from .cli import load_config
-        cfg = load_config(config, cfg_options)
+    cfg = as_config(config, cfg_options)
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get('default_scope', 'tadet'))

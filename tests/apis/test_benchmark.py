@@ -160,7 +160,7 @@ def test_parallel_runs_match_sequential_runs(bench, tmp_path, capsys):
 
 
 def test_run_status_from_log(tmp_path):
-    from tadet.apis.benchmark import _run_status
+    from tadet.apis.benchmark.runs import _run_status
     log = tmp_path / 'run.log'
     assert _run_status(str(log)) is None  # not started: no status line
     log.write_text('loading annotations\n')

@@ -1,0 +1,140 @@
+"""Benchmark SPEC: loading and validation, the per-run config options and the shared test
+protocol (see :mod:`tadet.apis.benchmark` for the SPEC format)."""
+import json
+import os.path as osp
+from typing import Dict, List, Optional
+
+from mmengine.config import Config
+
+SPEC_KEYS = {'name', 'work_dir', 'seeds', 'dataset', 'evaluator', 'schedule', 'profile',
+             'methods', 'jobs'}
+METHOD_KEYS = {'name', 'config', 'cfg_options'}
+PROFILE_KEYS = {'length', 'repeat', 'warmup', 'device', 'threads', 'isolate'}
+# top-level config keys that validation during training needs; None switches it off
+NO_VALIDATION = {'val_dataloader': None, 'val_cfg': None, 'val_evaluator': None}
+
+
+def _check_keys(d: dict, allowed: set, where: str) -> None:
+    unknown = set(d) - allowed
+    if unknown:
+        raise KeyError(f'{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}')
+
+
+def load_spec(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read and validate a benchmark SPEC (see the module docstring); method config paths are
+    resolved against the current directory, then the SPEC's folder."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'benchmark spec not found: {path}')
+    spec = Config.fromfile(path)
+    if cfg_options:
+        spec.merge_from_dict(cfg_options)
+    keys = {k for k in spec.keys() if not k.startswith('_')}
+    _check_keys({k: None for k in keys}, SPEC_KEYS, f'benchmark spec {path}')
+    if not spec.get('methods'):
+        raise ValueError(f'benchmark spec {path}: "methods" lists no method')
+    names = set()
+    for i, m in enumerate(spec.methods):
+        _check_keys(m, METHOD_KEYS, f'{path}: methods[{i}]')
+        if 'name' not in m or 'config' not in m:
+            raise KeyError(f'{path}: methods[{i}] needs "name" and "config"')
+        if m['name'] in names:
+            raise ValueError(f'{path}: method name {m["name"]!r} appears twice')
+        if not m['name'] or '/' in m['name'] or m['name'] in ('.', '..'):
+            raise ValueError(f'{path}: method name {m["name"]!r} is not a folder name')
+        names.add(m['name'])
+        cfg = m['config']
+        if not osp.isfile(cfg) and osp.isfile(osp.join(osp.dirname(path), cfg)):
+            cfg = osp.join(osp.dirname(path), cfg)
+        if not osp.isfile(cfg):
+            raise FileNotFoundError(f'{path}: config of method {m["name"]!r} not found: '
+                                    f'{m["config"]}')
+        m['config'] = cfg
+    _check_keys(spec.get('profile') or {}, PROFILE_KEYS, f'{path}: profile')
+    if not isinstance(spec.get('jobs', 1), int) or spec.get('jobs', 1) < 1:
+        raise ValueError(f'{path}: jobs must be an integer >= 1, got {spec.get("jobs")!r}')
+    seeds = spec.get('seeds', [0])
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f'{path}: seeds must be a non-empty list of distinct integers')
+    spec.seeds = [int(s) for s in seeds]
+    spec.setdefault('name', osp.splitext(osp.basename(path))[0])
+    spec.setdefault('work_dir', osp.join('work_dirs', 'benchmark', spec.name))
+    return spec
+
+
+def run_dir(work_dir: str, method: str, seed: int) -> str:
+    return osp.join(work_dir, method, f'seed_{seed}')
+
+def run_options(spec: Config, method: dict, seed: int, out_dir: str,
+                cfg_options: Optional[dict] = None) -> dict:
+    """``cfg_options`` of one run, lowest to highest priority: shared dataset and evaluator,
+    no validation, the SPEC's ``schedule``, the method's ``cfg_options``, the command line's,
+    then the seed and the run's output files."""
+    opts: Dict[str, object] = {}
+    for split in ('train', 'test'):
+        for k, v in (spec.get('dataset') or {}).items():
+            opts[f'{split}_dataloader.dataset.{k}'] = v
+    for k, v in (spec.get('evaluator') or {}).items():
+        opts[f'test_evaluator.{k}'] = v
+    opts.update(NO_VALIDATION)
+    opts.update(spec.get('schedule') or {})
+    opts.update(method.get('cfg_options') or {})
+    opts.update(cfg_options or {})
+    opts.update({'randomness.seed': int(seed),
+                 'test_evaluator.out_file': osp.join(out_dir, 'predictions.json'),
+                 'test_evaluator.out_result': osp.join(out_dir, 'eval_result.json'),
+                 'test_evaluator.plot_dir': out_dir})
+    return opts
+
+
+def _protocol(cfg: Config) -> dict:
+    """What must be equal across methods: the test data (minus the pipeline) and metric."""
+    ds = {k: v for k, v in cfg.test_dataloader.dataset.items() if k != 'pipeline'}
+    ev = {k: v for k, v in cfg.test_evaluator.items()
+          if k not in ('out_file', 'out_result', 'plot_dir')}
+    return json.loads(json.dumps(dict(test_dataset=ds, test_evaluator=ev), default=str))
+
+
+def check_protocol(spec: Config, cfg_options: Optional[dict] = None) -> Dict[str, Config]:
+    """Load every method's final config (seed of the first run) and check they share the test
+    data and evaluator. Returns ``{method name: Config}``."""
+    from ..runner import prepare_config
+    cfgs, ref = {}, None
+    for m in spec.methods:
+        opts = run_options(spec, m, spec.seeds[0], run_dir(spec.work_dir, m['name'],
+                                                           spec.seeds[0]), cfg_options)
+        cfg = prepare_config(m['config'], cfg_options=opts)
+        cfgs[m['name']] = cfg
+        proto = _protocol(cfg)
+        if ref is None:
+            ref = (m['name'], proto)
+            continue
+        for part in ('test_dataset', 'test_evaluator'):
+            a, b = ref[1][part], proto[part]
+            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            if diff:
+                raise ValueError(
+                    f'benchmark protocol: methods {ref[0]!r} and {m["name"]!r} differ in '
+                    f'{part} key(s) {diff} ({[a.get(k) for k in diff]} vs '
+                    f'{[b.get(k) for k in diff]}); set them in the spec\'s dataset/evaluator')
+    return cfgs
+
+
+def video_lengths_of_test_set(cfg: Config) -> List[int]:
+    """Snippets of every video of ``cfg``'s test set (feature datasets)."""
+    from mmengine.registry import init_default_scope
+
+    import tadet.datasets  # noqa: F401
+    from tadet.datasets.transforms.loading import feature_length
+    from tadet.registry import DATASETS
+    init_default_scope(cfg.get('default_scope', 'tadet'))
+    ds_cfg = dict(cfg.test_dataloader.dataset)
+    ds_cfg['pipeline'] = []
+    ds = DATASETS.build(ds_cfg)
+    if not hasattr(ds, 'feature_layout'):
+        raise TypeError(f'{type(ds).__name__} is not a feature dataset; set profile.length')
+    lengths = []
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        lengths.append(min(feature_length(p, info['video_name'], ds.feature_layout)
+                           for p in info['feature_paths']))
+    return lengths

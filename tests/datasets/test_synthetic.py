@@ -204,7 +204,7 @@ def test_subsets_and_video_info_csv(tmp_path):
 
 
 def test_atomic_writes_and_resume(tmp_path, monkeypatch):
-    import tadet.datasets.synthetic as synth
+    import tadet.datasets.synthetic.writer as synth  # the module that calls np.save
     ann = _write_ann(tmp_path)
     out = tmp_path / 'feats'
     out.mkdir()

@@ -15,12 +15,13 @@ from .grid_map_head import GridMapHead, build_map_convs
 
 @MODELS.register_module()
 class GTADHead(GridMapHead):
-    """G-TAD's TEM + detection head. ``feats [B, C, T]`` -> ``num_blocks`` GCNeXt blocks -> 1x1 conv to ``align_channels`` +
-    ReLU -> SGAlign of every grid cell (``ProposalAlign1d``: RoIAlign bins inside the segment
-    plus context bins over the segment extended on both sides) -> flattened, linear to
-    ``mid_channels`` + ReLU (G-TAD's first 1x1 conv) -> 1x1 conv to ``map_channels`` + ReLU ->
-    ``num_map_convs`` x (3x3 conv + ReLU) -> 1x1 conv + sigmoid -> ``[B, 2, D, T]``
-    (classification, regression confidence). Cells ending after the window are zero features.
+    """G-TAD's TEM + detection head. ``feats [B, C, T]`` -> ``num_blocks`` GCNeXt blocks ->
+    1x1 conv to ``align_channels`` + ReLU -> SGAlign of every grid cell (``ProposalAlign1d``:
+    RoIAlign bins inside the segment plus context bins over the segment extended on both
+    sides) -> flattened, linear to ``mid_channels`` + ReLU (G-TAD's first 1x1 conv) -> 1x1
+    conv to ``map_channels`` + ReLU -> ``num_map_convs`` x (3x3 conv + ReLU) -> 1x1 conv +
+    sigmoid -> ``[B, 2, D, T]`` (classification, regression confidence). Cells ending after
+    the window are zero features.
 
     Targets, losses and candidate decoding are BMN's (:class:`GridMapHead`): balanced BCE on
     tIoU > 0.9 and MSE on the tIoU with high / medium / low sampling.

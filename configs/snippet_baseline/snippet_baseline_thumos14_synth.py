@@ -8,15 +8,18 @@ crop_size = 256
 model = dict(in_channels={{_base_.feat_dim}},
              test_cfg=dict(sliding_window=dict(size=crop_size, stride=crop_size // 2)))
 
-# per-video training entries, one random crop per draw (videos shorter than the crop padded)
+# per-video training entries, one random crop per draw (videos shorter than the crop padded);
+# every action overlapping the crop is kept (truncated): a snippet classifier must not see the
+# snippets of a partly cropped action as background
 train_pipeline = [
     dict(type='LoadFeatures', feat_dim={{_base_.feat_dim}}),
-    dict(type='RandomTruncate', size=crop_size, min_gt_coverage=0.5),
+    dict(type='RandomTruncate', size=crop_size, min_gt_coverage=0.0),
     dict(type='PadFeatures', size=crop_size),
     dict(type='PackTADInputs'),
 ]
 train_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(window=None, pipeline=train_pipeline))
 val_dataloader = dict(num_workers=1, persistent_workers=False)
 test_dataloader = val_dataloader

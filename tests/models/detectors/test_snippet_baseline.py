@@ -147,6 +147,9 @@ def test_configs_build():
     assert model.post_processor.nms['iou_threshold'] == 0.6
     assert model.sliding_window.size == 256 and model.sliding_window.stride == 128
     assert cfg.train_cfg.max_iters == 1500 and cfg.train_dataloader.dataset.window is None
+    # every action overlapping a random crop stays a target
+    crop = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'RandomTruncate']
+    assert crop[0].size == 256 and crop[0].min_gt_coverage == 0.0
     from mmcv.transforms import Compose
 
     from tadet.registry import TRANSFORMS

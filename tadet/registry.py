@@ -9,6 +9,7 @@ from mmaction.registry import DATASETS as MMA_DATASETS
 from mmaction.registry import EVALUATOR as MMA_EVALUATOR
 from mmaction.registry import FUNCTION as MMA_FUNCTION
 from mmaction.registry import HOOKS as MMA_HOOKS
+from mmaction.registry import LOG_PROCESSORS as MMA_LOG_PROCESSORS
 from mmaction.registry import LOOPS as MMA_LOOPS
 from mmaction.registry import METRICS as MMA_METRICS
 from mmaction.registry import MODEL_WRAPPERS as MMA_MODEL_WRAPPERS
@@ -27,6 +28,11 @@ from mmengine.registry import Registry
 
 RUNNERS = Registry('runner', parent=MMA_RUNNERS, scope='tadet', locations=['tadet.engine'])
 LOOPS = Registry('loop', parent=MMA_LOOPS, scope='tadet', locations=['tadet.engine'])
+# mmengine builds the Runner's log_processor in the default scope; without a tadet child
+# registry it warned 'Failed to search registry with scope "tadet" in the "log_processor"
+# registry tree' on every start
+LOG_PROCESSORS = Registry(
+    'log_processor', parent=MMA_LOG_PROCESSORS, scope='tadet', locations=['tadet.engine'])
 HOOKS = Registry('hook', parent=MMA_HOOKS, scope='tadet', locations=['tadet.engine'])
 DATASETS = Registry('dataset', parent=MMA_DATASETS, scope='tadet', locations=['tadet.datasets'])
 DATA_SAMPLERS = Registry(

@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 import shutil
+import sys
 import uuid
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -68,26 +69,97 @@ def prepare_config(config: str, work_dir: Optional[str] = None,
     return cfg
 
 
+_KEEP_ON_FAILURE = ('.pth', 'last_checkpoint')
+_BACKUP_MAX_BYTES = 64 << 20
+
+
+def _is_checkpoint(name: str) -> bool:
+    return name.endswith('.pth') or name == 'last_checkpoint'
+
+
 @contextmanager
 def outputs_removed_on_failure(work_dir: str) -> Iterator[None]:
-    """Remove what a failed run wrote to ``work_dir`` (log folders, dumped config, prediction
-    files), keeping checkpoints (``*.pth``, ``last_checkpoint``): they are complete (written
-    before they are announced) and resumable. The work dir goes too if this run created it and
-    nothing is left in it."""
+    """Undo what a failed run did to ``work_dir``: remove what it wrote (log folders, dumped
+    config, prediction files) and restore the files of a previous run it overwrote (the dumped
+    config ``CONFIG.py``, result files), so the work dir's config still matches its
+    checkpoints. Checkpoints (``*.pth``, ``last_checkpoint``) are kept: they are complete
+    (written before they are announced) and resumable. The work dir goes too if this run
+    created it and nothing is left in it."""
     existed = osp.isdir(work_dir)
     before = set(os.listdir(work_dir)) if existed else set()
+    saved = {}
+    for name in before:
+        path = osp.join(work_dir, name)
+        if _is_checkpoint(name) or not osp.isfile(path) or osp.islink(path):
+            continue
+        try:
+            st = os.stat(path)
+            if st.st_size <= _BACKUP_MAX_BYTES:
+                with open(path, 'rb') as f:
+                    saved[name] = (f.read(), st.st_atime_ns, st.st_mtime_ns, st.st_mode)
+        except OSError:
+            pass
     try:
         yield
     except BaseException:
         if osp.isdir(work_dir):
             for name in set(os.listdir(work_dir)) - before:
                 path = osp.join(work_dir, name)
-                if name.endswith('.pth') or name == 'last_checkpoint':
+                if _is_checkpoint(name):
                     continue
                 shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+            for name, (data, atime, mtime, mode) in saved.items():
+                path = osp.join(work_dir, name)
+                try:
+                    if osp.isfile(path):
+                        with open(path, 'rb') as f:
+                            if f.read() == data:
+                                continue
+                    with open(path, 'wb') as f:
+                        f.write(data)
+                    os.chmod(path, mode & 0o7777)
+                    os.utime(path, ns=(atime, mtime))
+                except OSError:
+                    pass  # best effort: the original error matters more
             if not existed and not os.listdir(work_dir):
                 os.rmdir(work_dir)
         raise
+
+
+def _evaluator_outputs(cfg: Config, action: str) -> Iterator[str]:
+    """Files the run's TADMetric(s) will write (``out_file``, ``out_result``)."""
+    evaluator = cfg.get('test_evaluator' if action == 'test' else 'val_evaluator')
+    for ev in (evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]):
+        if isinstance(ev, dict):
+            for key in ('out_file', 'out_result'):
+                if isinstance(ev.get(key), str):
+                    yield ev[key]
+
+
+def _is_main_process() -> bool:
+    return os.environ.get('RANK', '0') in ('', '0')
+
+
+def clean_stale_temporaries(cfg: Config, action: str) -> list:
+    """Remove the temporaries killed runs left in the work dir and next to the prediction files
+    (see :mod:`tadet.utils.stale_files`); only the main process does it."""
+    from tadet.utils.stale_files import remove_stale_temporaries
+    if not _is_main_process():
+        return []
+    removed = remove_stale_temporaries(cfg.work_dir)
+    for out in _evaluator_outputs(cfg, action):
+        folder = osp.dirname(osp.abspath(out))
+        if osp.abspath(folder) != osp.abspath(cfg.work_dir):
+            removed += remove_stale_temporaries(folder, names=[osp.basename(out)])
+    return removed
+
+
+def resume_without_checkpoint(cfg: Config, action: str) -> bool:
+    """True when ``--resume`` (auto) finds no checkpoint to resume from in the work dir."""
+    if action != 'train' or not cfg.get('resume') or cfg.get('load_from'):
+        return False
+    from mmengine.runner import find_latest_checkpoint
+    return find_latest_checkpoint(cfg.work_dir) is None
 
 
 class CheckpointMismatchError(RuntimeError):
@@ -138,9 +210,22 @@ def check_checkpoint_matches_model(model: torch.nn.Module, filename: str,
 
 def run(config: str, action: str, **kwargs) -> dict:
     """Build a Runner from :func:`prepare_config` and run ``action`` (``'train'`` or
-    ``'test'``); a failure leaves no partial output behind (see
-    :func:`outputs_removed_on_failure`)."""
+    ``'test'``).
+
+    Before anything is written: every runtime key (hooks, ``env_cfg``, loops, ...) is checked
+    (:func:`tadet.engine.validation.check_runtime_cfg`) and the stale temporaries of killed runs
+    are removed. ``--resume`` with no checkpoint in the work dir says so on stderr (start and
+    end) and trains from scratch. A failure leaves no partial output behind and restores what
+    it overwrote (see :func:`outputs_removed_on_failure`)."""
+    from tadet.engine.validation import check_runtime_cfg
     cfg = prepare_config(config, **kwargs)
+    check_runtime_cfg(cfg, action)
+    clean_stale_temporaries(cfg, action)
+    fresh = resume_without_checkpoint(cfg, action)
+    note = (f'warning: --resume: no checkpoint in {cfg.work_dir} (no last_checkpoint, no '
+            f'epoch_N.pth / iter_N.pth), so training starts from scratch')
+    if fresh and _is_main_process():
+        print(note, file=sys.stderr, flush=True)
     with outputs_removed_on_failure(cfg.work_dir):
         runner = Runner.from_cfg(cfg)
         ckpt = cfg.get('load_from')
@@ -149,7 +234,13 @@ def run(config: str, action: str, **kwargs) -> dict:
             ckpt = find_latest_checkpoint(cfg.work_dir)
         if ckpt:
             check_checkpoint_matches_model(runner.model, ckpt, config)
-        return getattr(runner, action)()
+        if fresh:
+            runner.logger.warning(note[len('warning: '):])
+        result = getattr(runner, action)()
+    if fresh and _is_main_process():
+        print(note.replace('so training starts', 'so this run trained'), file=sys.stderr,
+              flush=True)
+    return result
 
 
 def build_runner(config: str, **kwargs) -> Runner:

@@ -100,6 +100,12 @@ def atomic_save_checkpoint(checkpoint: dict, filename: str, file_client_args=Non
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, filename)
+    except OSError as e:
+        if e.filename is None and e.errno is not None:
+            # a failed write() names no file ("[Errno 27] File too large", disk full)
+            raise OSError(e.errno, f'{e.strerror} (writing checkpoint {filename})',
+                          filename) from e
+        raise
     finally:
         if osp.exists(tmp):
             os.remove(tmp)

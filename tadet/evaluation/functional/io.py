@@ -9,7 +9,7 @@ Ground truth used by the metrics is a mapping ``video -> [{"segment": [s, e], "l
 import json
 import os
 import os.path as osp
-import tempfile
+import uuid
 from itertools import chain
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -259,21 +259,34 @@ def format_results(per_video_preds: Mapping[str, Mapping], classes: Optional[Seq
     return dict(version=version, results=results, external_data={})
 
 
+def temp_name_for(path: str) -> str:
+    """The temporary file :func:`write_json_atomic` writes before renaming it to ``path``:
+    ``.NAME.PID.RANDOM.tmp`` in the same folder (the PID lets a later start remove the
+    temporaries of killed processes, see :func:`tadet.utils.stale_files.remove_stale_temporaries`)."""
+    return osp.join(osp.dirname(osp.abspath(path)),
+                    f'.{osp.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
+
+
 def write_json_atomic(obj, path: str, **dump_kwargs) -> None:
     """Write JSON to ``path`` through a temporary file in the same folder and ``os.replace``, so
-    readers never see a half-written file and a failure leaves no partial output."""
+    readers never see a half-written file and a failure leaves no partial output. The file gets
+    the usual mode (0666 less the umask), like any file the process creates; a write error
+    (``[Errno 27] File too large``, disk full) names ``path``."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=folder)
+    tmp = temp_name_for(path)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
         with os.fdopen(fd, 'w') as f:
             json.dump(obj, f, **dump_kwargs)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.filename is None and e.errno is not None:
+            raise OSError(e.errno, f'{e.strerror} (writing {path})', path) from e
         raise
 
 

@@ -96,6 +96,9 @@ def test_shapes():
     assert coarse.shape == (2, n, 2) and offsets.shape == (2, n, 2)
     assert logits.shape == rlogits.shape == (2, n, NUM_CLASSES + 1)
     assert quality.shape == (2, n)
+    # background is the last logit: the one biased up at init (prior_prob)
+    assert int(model.head.coarse_head.cls_out.bias.argmax()) == NUM_CLASSES
+    assert int(model.head.refine_head.cls_out.bias.argmax()) == NUM_CLASSES
     # coarse segments contain their prior centre (positive distances)
     out = model.head((feats, frame), masks)
     c = out['centres']
@@ -378,6 +381,9 @@ def test_splice_layout():
 def test_class_agnostic():
     model = build(class_agnostic=True)
     assert model.num_classes == 1 and model.head.refine_head.num_classes == 1
+    # background is the last logit, for the focal losses' class weighting too
+    assert model.head.loss_coarse_cls.background_index == 1
+    assert model.head.loss_refine_cls.background_index == 1
     x, masks, samples = make_batch()
     losses = model(x, masks, samples, mode='loss')
     assert all(torch.isfinite(v) for v in losses.values())
@@ -385,7 +391,8 @@ def test_class_agnostic():
 
 def test_head_scores_and_candidates():
     """predict_by_feat: ((1 - w) softmax(coarse) + w softmax(refined)) * sigmoid(quality),
-    background dropped, then the pre_nms_topk best (proposal, class) pairs above score_thr."""
+    background (last logit) dropped, then the pre_nms_topk best (proposal, class) pairs above
+    score_thr."""
     head = build().head
     g = torch.Generator().manual_seed(3)
     outs = dict(centres=torch.tensor([0.5, 1.5, 2.5]),
@@ -398,7 +405,7 @@ def test_head_scores_and_candidates():
     head.test_cfg = dict(refine_score_weight=0.25, use_quality_score=True, pre_nms_topk=4,
                          score_thr=0.0)
     probs = (0.75 * outs['coarse_logits'].softmax(-1) + 0.25 * outs['refine_logits'].softmax(-1))
-    expect = (probs * outs['quality'].sigmoid()[..., None])[0, :2, 1:]
+    expect = (probs * outs['quality'].sigmoid()[..., None])[0, :2, :-1]
     cand = head.predict_by_feat(outs, masks)[0]
     top = expect.flatten().topk(4)
     assert torch.allclose(cand['scores'], top.values)
@@ -409,15 +416,18 @@ def test_head_scores_and_candidates():
     assert segs[0, 2].tolist() == [1.0, 5.0]
     head.test_cfg = dict(refine_score_weight=0.0, use_quality_score=False)
     _, scores = head.scores_and_segments(outs)
-    assert torch.allclose(scores, outs['coarse_logits'].softmax(-1)[..., 1:])
+    assert torch.allclose(scores, outs['coarse_logits'].softmax(-1)[..., :-1])
 
 
 def test_old_checkpoint_layout_loads():
-    """Checkpoints from before the head owned the coarse / refine networks still load."""
+    """Checkpoints from before the head owned the coarse / refine networks (background logit
+    first) still load, with the background moved last."""
     model = build()
     old = {k.replace('head.coarse_head.', 'coarse_head.').replace('head.refine_head.',
                                                                    'refine_head.'): v
            for k, v in model.state_dict().items()}
+    for k in [k for k in old if '_head.cls_out.' in k]:
+        old[k] = torch.cat([old[k][-1:], old[k][:-1]])  # the old layout: background first
     assert any(k.startswith('coarse_head.') for k in old)
     torch.manual_seed(5)
     other = MODELS.build(small_cfg())

@@ -24,7 +24,7 @@ class _Scale(nn.Module):
 class AFSDCoarseHead(nn.Module):
     """Loc tower and cls tower (``num_convs`` x (k3 conv + norm + ReLU)) shared over levels;
     loc output: 2 distances (to start, to end) ``exp(scale_l * x)`` in units of the level's
-    stride; cls output: ``num_classes + 1`` logits (background at 0).
+    stride; cls output: ``num_classes + 1`` logits (background last, at ``num_classes``).
 
     Args:
         num_classes: foreground classes (1 for class-agnostic proposals).
@@ -65,7 +65,7 @@ class AFSDCoarseHead(nn.Module):
         nn.init.zeros_(self.cls_out.bias)
         # background probability 1 - prior_prob at init, the rest shared by the classes
         with torch.no_grad():
-            self.cls_out.bias[0] = math.log((1 - self.prior_prob) / self.prior_prob *
+            self.cls_out.bias[self.num_classes] = math.log((1 - self.prior_prob) / self.prior_prob *
                                             self.num_classes)
 
     def forward(self, feats: List[torch.Tensor]) -> Tuple[list, list, list, list]:

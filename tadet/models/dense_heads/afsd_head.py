@@ -36,9 +36,10 @@ class AFSDHead(BaseTADHead):
     """AFSD's coarse head (``AFSDCoarseHead``) and refinement head (``AFSDRefineHead``).
 
     Coarse priors are the positions of every pyramid level (centre ``(i + 0.5) * L / T_l``);
-    each predicts distances to its start and end and ``num_classes + 1`` logits (background at
-    0). The refinement head pools the coarse proposals' boundaries on the level and on the
-    frame-level feature and predicts offsets (``refine_coder``), logits and a quality logit.
+    each predicts distances to its start and end and ``num_classes + 1`` logits (background
+    last, at ``num_classes``). The refinement head pools the coarse proposals' boundaries on
+    the level and on the frame-level feature and predicts offsets (``refine_coder``), logits
+    and a quality logit.
 
     Test score of a refined proposal: ``((1 - w) softmax(coarse) + w softmax(refined)) *
     sigmoid(quality)`` with ``w = test_cfg.refine_score_weight`` (AFSD: 0.5) and the quality
@@ -95,12 +96,20 @@ class AFSDHead(BaseTADHead):
                 raise ValueError('AFSD: coarse_head and refine_head num_classes differ')
         self.assigner = TASK_UTILS.build(assigner)
         self.refine_coder = TASK_UTILS.build(refine_coder)
-        self.loss_coarse_cls = MODELS.build(loss_coarse_cls)
+        self.loss_coarse_cls = self._cls_loss(loss_coarse_cls)
         self.loss_coarse_loc = MODELS.build(loss_coarse_loc)
-        self.loss_refine_cls = MODELS.build(loss_refine_cls) if self.use_refinement else None
+        self.loss_refine_cls = self._cls_loss(loss_refine_cls) if self.use_refinement else None
         self.loss_refine_loc = MODELS.build(loss_refine_loc) if self.use_refinement else None
         self.loss_quality = (MODELS.build(loss_quality)
                              if self.use_refinement and self.refine_head.use_quality else None)
+
+    def _cls_loss(self, cfg: dict):
+        loss = MODELS.build(cfg)
+        # a softmax loss that weighs background apart (SoftmaxFocalLoss) must find it where
+        # this head puts it: the last logit
+        if hasattr(loss, 'background_index'):
+            loss.background_index = self.num_classes
+        return loss
 
     @property
     def test_cfg(self) -> Dict[str, Any]:
@@ -158,8 +167,8 @@ class AFSDHead(BaseTADHead):
         return masks[:, idx]
 
     def _cls_targets(self, labels: torch.Tensor) -> torch.Tensor:
-        """Class indices (-1 = background) -> softmax targets (background logit 0)."""
-        return torch.where(labels >= 0, labels + 1, torch.zeros_like(labels))
+        """Class indices (-1 = background) -> softmax targets (background: the last logit)."""
+        return torch.where(labels >= 0, labels, torch.full_like(labels, self.num_classes))
 
     # -- training -----------------------------------------------------------------------------
     def loss_by_feat(self, outs: Dict[str, torch.Tensor], masks: torch.Tensor,
@@ -213,7 +222,7 @@ class AFSDHead(BaseTADHead):
             segs = self.refine_coder.decode(segs, outs['offsets'])
             if 'quality' in outs and self.get_test_cfg('use_quality_score', True):
                 probs = probs * outs['quality'].sigmoid()[..., None]
-        return segs, probs[..., 1:]
+        return segs, probs[..., :-1]
 
     def predict_by_feat(self, outs: Dict[str, torch.Tensor],
                         masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:

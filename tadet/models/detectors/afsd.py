@@ -62,6 +62,8 @@ class AFSD(BaseTADDetector):
     # the coarse / refine networks moved into the head
     STATE_DICT_RENAMES = (('coarse_head.', 'head.coarse_head.'),
                           ('refine_head.', 'head.refine_head.'))
+    # classifiers of that old layout have the background logit first; it is now last
+    OLD_BACKGROUND_FIRST = ('coarse_head.cls_out.', 'refine_head.cls_out.')
 
     def __init__(self,
                  neck: dict,
@@ -114,6 +116,13 @@ class AFSD(BaseTADDetector):
         self.num_classes = self.head.num_classes
         self.loss_boundary = MODELS.build(loss_boundary) if self.use_boundary_loss else None
         self.loss_contrastive = MODELS.build(loss_contrastive) if self.use_contrastive else None
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for old in self.OLD_BACKGROUND_FIRST:
+            for key in [k for k in state_dict if k.startswith(prefix + old)]:
+                t = state_dict[key]
+                state_dict[key] = torch.cat([t[1:], t[:1]])  # background row 0 -> last
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # -- network ------------------------------------------------------------------------------
     def extract_feat(self, inputs: torch.Tensor,

@@ -96,7 +96,9 @@ class AFSDRefineHead(nn.Module):
         nn.init.zeros_(self.cls_out.bias)
         import math
         with torch.no_grad():
-            self.cls_out.bias[0] = math.log((1 - prior_prob) / prior_prob * num_classes)
+            # background (last logit) probability 1 - prior_prob at init
+            self.cls_out.bias[num_classes] = math.log((1 - prior_prob) / prior_prob *
+                                                      num_classes)
 
     def pool(self, x: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
         if self.pooling == 'mean':

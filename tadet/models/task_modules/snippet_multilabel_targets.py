@@ -27,13 +27,11 @@ def snippet_multilabel_targets(segments: torch.Tensor, labels: torch.Tensor, num
     """
     device = segments.device
     target = torch.zeros((int(num_snippets), int(num_classes)), device=device)
+    if labels.numel() != segments.shape[0] or bool(((labels < 0) | (labels >= num_classes)).any()):
+        raise ValueError(f'snippet_multilabel_targets: need one label in [0, {num_classes}) per '
+                         f'segment, got labels {labels.tolist()} for {segments.shape[0]} segments')
     if segments.numel() == 0:
         return target
-    if labels.numel() != segments.shape[0]:
-        raise ValueError(f'snippet_multilabel_targets: {segments.shape[0]} segments but '
-                         f'{labels.numel()} labels')
-    if bool(((labels < 0) | (labels >= num_classes)).any()):
-        raise ValueError(f'snippet_multilabel_targets: labels must be in [0, {num_classes})')
     segments = segments.float()
     centres = torch.arange(int(num_snippets), device=device, dtype=segments.dtype) + 0.5
     inside = (centres[None] >= segments[:, :1]) & (centres[None] <= segments[:, 1:])  # [N, T]

@@ -47,8 +47,10 @@ def test_multilabel_targets_one_segment_two_labels():
     assert torch.equal(t, expected)
     assert torch.equal(snippet_multilabel_targets(torch.zeros(0, 2), torch.zeros(0), 4, 3),
                        torch.zeros(4, 3))
-    with pytest.raises(ValueError, match='labels must be'):
+    with pytest.raises(ValueError, match=r'one label in \[0, 3\)'):
         snippet_multilabel_targets(segs, torch.tensor([0, 3, 1]), 10, 3)
+    with pytest.raises(ValueError, match='for 3 segments'):
+        snippet_multilabel_targets(segs, torch.tensor([0, 1]), 10, 3)
 
 
 def test_head_targets_through_gt_instances():

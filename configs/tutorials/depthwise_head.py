@@ -66,6 +66,7 @@ class DepthwiseAnchorFreeHead(A2NetAnchorFreeHead):
                                                    act=False))
             return nn.Sequential(*layers)
 
+        # C + 1 logits, background last: the parent's targets and decoding read that order
         self.cls_branch = branch(self.num_classes + 1)
         self.reg_branch = branch(2)
 

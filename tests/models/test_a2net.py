@@ -93,14 +93,18 @@ def test_anchor_free_scale_assignment_per_level():
                         [0., 128.]])     # length 128 -> level 5 ([64, inf))
     labels, dists = head.get_targets(points, gts, torch.tensor([0, 1, 2]))
     per_level = torch.split(labels, [64, 32, 16, 8, 4, 2])
+    bg = 3  # background is the last class index (num_classes)
+
+    def fg(lvl):
+        return torch.nonzero(per_level[lvl] != bg).squeeze(1).tolist()
     # level 0: points 11 (i=5) and 13 (i=6): centres 11 and 13 lie in [10, 13]
-    assert torch.nonzero(per_level[0]).squeeze(1).tolist() == [5, 6]
-    assert (per_level[0][[5, 6]] == 1).all()
-    assert per_level[1].sum() == 0 and per_level[2].sum() == 0 and per_level[4].sum() == 0
+    assert fg(0) == [5, 6]
+    assert (per_level[0][[5, 6]] == 0).all()
+    assert fg(1) == [] and fg(2) == [] and fg(4) == []
     # level 3 (stride 16): centres 40 and 56 are inside [40, 60]
-    assert torch.nonzero(per_level[3]).squeeze(1).tolist() == [2, 3]
-    assert (per_level[3][[2, 3]] == 2).all()
-    assert (per_level[5] == 3).all()
+    assert fg(3) == [2, 3]
+    assert (per_level[3][[2, 3]] == 1).all()
+    assert (per_level[5] == 2).all()
     # distances to both ends in level strides
     d = torch.split(dists, [64, 32, 16, 8, 4, 2])
     torch.testing.assert_close(d[0][5], torch.tensor([0.5, 1.0]))
@@ -113,7 +117,7 @@ def test_anchor_free_shortest_gt_wins():
     points = head.point_generator.grid_points([64, 32, 16, 8, 4, 2], 128)
     gts = torch.tensor([[64., 192.], [20., 110.]])  # both level 5, point at 96 in both
     labels, _ = head.get_targets(points, gts, torch.tensor([0, 1]))
-    assert labels[-2:].tolist() == [2, 2]  # centre 32: only gt1; centre 96: gt1 shorter
+    assert labels[-2:].tolist() == [1, 1]  # centre 32: only gt1; centre 96: gt1 shorter
 
 
 def test_anchor_head_sampling_one_to_one():

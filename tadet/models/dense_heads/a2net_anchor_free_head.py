@@ -22,7 +22,7 @@ class A2NetAnchorFreeHead(BaseTADHead):
 
     Per level a 1x1 conv to ``feat_channels`` + ReLU; then a classification branch and a
     regression branch shared over levels, each ``num_convs`` x (k3 conv + ReLU) + k3 conv (to
-    ``C + 1`` logits, background at 0, and to 2 distances). The distances (in units of the level
+    ``C + 1`` logits, background last, and to 2 distances). The distances (in units of the level
     stride) are multiplied by a learnable per-level scale.
 
     Targets (see :meth:`get_targets`): the ``assigner`` (``RegressRangeAssigner``) makes a point
@@ -115,7 +115,7 @@ class A2NetAnchorFreeHead(BaseTADHead):
             points: per level ``[T_l, 2]`` (centre, stride).
             gt_segments: ``[K, 2]`` window snippets; ``gt_labels``: ``[K]``.
         Returns:
-            labels ``[N]`` (0 background, ``k + 1`` class k), distances ``[N, 2]`` (to start,
+            labels ``[N]`` (class k, ``num_classes`` = background), distances ``[N, 2]`` (to start,
             to end, in level strides; 0 for background).
         """
         ranges = self.point_generator.level_ranges(len(points), gt_segments.device)
@@ -124,7 +124,7 @@ class A2NetAnchorFreeHead(BaseTADHead):
         pts = torch.cat(points)  # [N, 2]
         res = self.assigner.assign(pts, gt_segments, gt_labels, point_ranges)
         fg = res.gt_inds > 0
-        labels = torch.where(fg, res.labels + 1, torch.zeros_like(res.labels))
+        labels = torch.where(fg, res.labels, torch.full_like(res.labels, self.num_classes))
         if gt_segments.shape[0] == 0:
             return labels, pts.new_zeros(pts.shape[0], 2)
         gts = gt_segments.to(pts)[(res.gt_inds - 1).clamp(min=0)]  # [N, 2]
@@ -145,7 +145,7 @@ class A2NetAnchorFreeHead(BaseTADHead):
         labels = torch.stack([t[0] for t in targets])  # [B, N]
         dists = torch.stack([t[1] for t in targets])  # [B, N, 2]
         loss_cls = self.loss_cls(cls[valid], labels[valid], avg_factor=max(int(valid.sum()), 1))
-        fg = (labels > 0) & valid
+        fg = (labels < self.num_classes) & valid
         if fg.any():
             loss_reg = self.loss_reg(reg[fg], dists[fg], avg_factor=int(fg.sum()) * 2)
         else:
@@ -163,7 +163,7 @@ class A2NetAnchorFreeHead(BaseTADHead):
         valid = prior_valid_mask(pts[:, 0], masks)
         d = reg.clamp(min=0) * pts[None, :, 1:2]
         segs = torch.stack([pts[None, :, 0] - d[..., 0], pts[None, :, 0] + d[..., 1]], dim=-1)
-        scores = cls.softmax(-1)[..., 1:]
+        scores = cls.softmax(-1)[..., :self.num_classes]
         topk = self.get_test_cfg('pre_nms_topk', DEFAULT_PRE_NMS_TOPK)
         thr = self.get_test_cfg('score_thr', DEFAULT_SCORE_THR)
         return [decode_class_scores(segs[b][valid[b]], scores[b][valid[b]], topk, thr)

@@ -1,5 +1,6 @@
 """A2Net anchor-based head: per-level k3 conv predicting, for every anchor, class logits
-(background at index 0), an overlap (tIoU) logit and (dc, dw) regression deltas."""
+(background at the last index, ``num_classes``), an overlap (tIoU) logit and (dc, dw)
+regression deltas."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -22,7 +23,7 @@ class A2NetAnchorHead(BaseTADHead):
     """Anchor-based branch of A2Net.
 
     Args:
-        num_classes: foreground classes ``C`` (the head predicts ``C + 1``).
+        num_classes: foreground classes ``C`` (the head predicts ``C + 1``, background last).
         in_channels: channels of each pyramid level.
         kernel_size: of the per-level prediction conv (3).
         anchor_generator / segment_coder / assigner / sampler: ``TASK_UTILS`` configs.
@@ -108,7 +109,7 @@ class A2NetAnchorHead(BaseTADHead):
         gt_segments, gt_labels = unpack_gt_instances(data_samples, anchors.device)
         valid = prior_valid_mask(anchors, masks)
         # hardness of a negative = its CE against background (detached, only for ranking)
-        bg_loss = -torch.log_softmax(cls.detach(), dim=-1)[..., 0]
+        bg_loss = -torch.log_softmax(cls.detach(), dim=-1)[..., self.num_classes]
         sel_b, sel_i, sel_lab, sel_tiou = [], [], [], []
         pos_b, pos_i, pos_tgt = [], [], []
         for b in range(cls.shape[0]):
@@ -118,7 +119,8 @@ class A2NetAnchorHead(BaseTADHead):
             idx = torch.cat([pos, neg])
             sel_b.append(torch.full_like(idx, b))
             sel_i.append(idx)
-            sel_lab.append(torch.cat([res.labels[pos] + 1, torch.zeros_like(neg)]))
+            sel_lab.append(torch.cat([res.labels[pos],
+                                      torch.full_like(neg, self.num_classes)]))
             sel_tiou.append(res.max_tious[idx])
             if pos.numel():
                 gts = gt_segments[b].to(anchors)[res.gt_inds[pos] - 1]
@@ -148,7 +150,7 @@ class A2NetAnchorHead(BaseTADHead):
         anchors = self.anchors(outs, masks.shape[-1])
         valid = prior_valid_mask(anchors, masks)
         segs = self.segment_coder.decode(anchors[None].expand_as(deltas), deltas)
-        scores = cls.softmax(-1)[..., 1:] * overlap.sigmoid()[..., None]
+        scores = cls.softmax(-1)[..., :self.num_classes] * overlap.sigmoid()[..., None]
         topk = self.get_test_cfg('pre_nms_topk', DEFAULT_PRE_NMS_TOPK)
         thr = self.get_test_cfg('score_thr', DEFAULT_SCORE_THR)
         return [decode_class_scores(segs[b][valid[b]], scores[b][valid[b]], topk, thr)

@@ -184,9 +184,9 @@ def test_refine_offset_coder_and_bands():
 # -- losses -------------------------------------------------------------------------------------
 def test_softmax_focal_loss():
     pred = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-    target = torch.tensor([0, 1])
+    target = torch.tensor([2, 1])  # background (the last column), class 1
     p = pred.softmax(1)
-    expect = (0.25 * (1 - p[0, 0]) ** 2 * -p[0, 0].log() +
+    expect = (0.25 * (1 - p[0, 2]) ** 2 * -p[0, 2].log() +
               0.75 * (1 - p[1, 1]) ** 2 * -p[1, 1].log())
     loss = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=2.0, alpha=0.75))
     assert torch.allclose(loss(pred, target, reduction_override='sum'), expect)
@@ -382,8 +382,8 @@ def test_class_agnostic():
     model = build(class_agnostic=True)
     assert model.num_classes == 1 and model.head.refine_head.num_classes == 1
     # background is the last logit, for the focal losses' class weighting too
-    assert model.head.loss_coarse_cls.background_index == 1
-    assert model.head.loss_refine_cls.background_index == 1
+    assert model.head.loss_coarse_cls.background_index == -1
+    assert model.head.loss_refine_cls.background_index == -1
     x, masks, samples = make_batch()
     losses = model(x, masks, samples, mode='loss')
     assert all(torch.isfinite(v) for v in losses.values())

@@ -66,3 +66,13 @@ def test_bad_options_raise():
         SmoothL1Loss(beta=0)
     with pytest.raises(TypeError):
         MODELS.build(dict(type='CrossEntropyLoss', use_sigmoid=True))
+
+
+def test_softmax_focal_background_defaults_to_last_column():
+    from tadet.registry import MODELS
+    loss = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=0.0, alpha=0.75,
+                             reduction='none'))
+    pred = torch.zeros(2, 3)
+    out = loss(pred, torch.tensor([2, 0]))  # background (last), foreground
+    ce = torch.log(torch.tensor(3.0))
+    torch.testing.assert_close(out, torch.stack([0.25 * ce, 0.75 * ce]))

@@ -9,6 +9,7 @@ from tadet.registry import MODELS, TASK_UTILS
 from tadet.structures import TADDataSample
 
 from ..post_processing import decode_class_scores
+from ..task_modules.prior_generators import prior_valid_mask
 from ..task_modules.tiou import segment_tiou
 from .base_tad_head import CANDIDATE_TEST_KEYS, BaseTADHead, unpack_gt_instances
 
@@ -104,12 +105,9 @@ class AFSDHead(BaseTADHead):
                              if self.use_refinement and self.refine_head.use_quality else None)
 
     def _cls_loss(self, cfg: dict):
-        loss = MODELS.build(cfg)
-        # a softmax loss that weighs background apart (SoftmaxFocalLoss) must find it where
-        # this head puts it: the last logit
-        if hasattr(loss, 'background_index'):
-            loss.background_index = self.num_classes
-        return loss
+        # SoftmaxFocalLoss weighs background apart; its default background_index=-1 is this
+        # head's last logit
+        return MODELS.build(cfg)
 
     @property
     def test_cfg(self) -> Dict[str, Any]:
@@ -163,8 +161,7 @@ class AFSDHead(BaseTADHead):
     @staticmethod
     def prior_valid(centres: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """``[B, N]``: priors whose centre falls on a real (unpadded) input position."""
-        idx = centres.floor().long().clamp(0, masks.shape[1] - 1)
-        return masks[:, idx]
+        return prior_valid_mask(centres, masks)
 
     def _cls_targets(self, labels: torch.Tensor) -> torch.Tensor:
         """Class indices (-1 = background) -> softmax targets (background: the last logit)."""

@@ -21,11 +21,12 @@ class SoftmaxFocalLoss(_BaseLoss):
     Args:
         gamma: focusing exponent (2).
         alpha: foreground weight in [0, 1]; ``None`` = no class weighting.
-        background_index: index of the background column (0).
+        background_index: index of the background column; -1 (default) = the last column,
+            tadet's background convention.
     """
 
     def __init__(self, gamma: float = 2.0, alpha: Optional[float] = 0.75,
-                 background_index: int = 0, reduction: str = 'mean',
+                 background_index: int = -1, reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__(reduction, loss_weight)
         if gamma < 0:
@@ -47,7 +48,8 @@ class SoftmaxFocalLoss(_BaseLoss):
         p = logp.exp()
         loss = -((1.0 - p).clamp(min=0) ** self.gamma) * logp
         if self.alpha is not None:
-            fg = target != self.background_index
+            bg = self.background_index % pred.shape[1]  # -1 -> the last column
+            fg = target != bg
             loss = loss * torch.where(fg, loss.new_tensor(self.alpha),
                                       loss.new_tensor(1.0 - self.alpha))
         return self._reduce(loss, weight, avg_factor, reduction_override)

@@ -199,3 +199,18 @@ def test_log_processor_registry_in_tadet_scope():
     from tadet.registry import LOG_PROCESSORS
     assert ROOT._search_child('tadet') is LOG_PROCESSORS
     assert LOG_PROCESSORS.get('LogProcessor') is not None
+
+
+def test_epoch_metric_line_in_percent_like_the_tables():
+    from mmengine.registry import LOG_PROCESSORS as ROOT
+    from mmengine.registry import DefaultScope
+
+    from tadet.engine.log_processor import TADLogProcessor, metrics_in_percent
+    line = ('Epoch(test) [2/2]    tad/mAP@0.30: 0.0049  tad/average_mAP: 0.8700  '
+            'tad/AR@100: 0.5000  tad/AUC: 0.1234  data_time: 0.0052  time: 0.0145')
+    assert metrics_in_percent(line) == (
+        'Epoch(test) [2/2]    tad/mAP@0.30: 0.49%  tad/average_mAP: 87.00%  '
+        'tad/AR@100: 50.00%  tad/AUC: 12.34%  data_time: 0.0052  time: 0.0145')
+    with DefaultScope.overwrite_default_scope('tadet'):
+        built = ROOT.build(dict(type='LogProcessor', window_size=20, by_epoch=True))
+    assert type(built) is TADLogProcessor

@@ -8,7 +8,13 @@ FEATURE_FILE holds ``[T, C]`` snippet features (``.npy``, ``.npz``, ``.pt``, ``.
 like the training features. The snippet geometry (``--fps``, ``--feature-stride``,
 ``--offset-frames``) defaults to the config's test dataset (its first video; THUMOS14: 30 fps,
 stride 4, offset 8). Detections (seconds, class names, best first) are printed and, with
-``--out``, written as JSON (atomically). Errors (missing file, wrong feature size, NaN
+``--out``, written (atomically) in the ActivityNet result format that ``tools/test.py --out``
+writes and ``tools/evaluate.py``, ``tools/analysis/plot_timeline.py`` and
+``diagnose_detections.py`` read: ``{"version", "results": {VIDEO: [{"segment", "label",
+"score", "label_index"}]}, "external_data": {}}``, VIDEO being the feature file's name without
+extension; ``video``, ``config``, ``checkpoint`` and ``geometry`` are added at the top level
+(``detections``, the same list as ``results[VIDEO]``, is kept for readers of the older format
+and will go). Errors (missing file, wrong feature size, NaN
 features, a checkpoint of another model) end with one line on stderr and exit code 2.
 """
 import argparse
@@ -81,7 +87,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'geometry: {geo["fps"]:g} fps, stride {geo["feature_stride"]:g}, offset '
           f'{geo["offset_frames"]:g} frames')
     if args.out:
-        write_json_atomic(dict(video=video, config=args.config, checkpoint=args.checkpoint,
+        from tadet.evaluation.functional.io import RESULT_VERSION
+        write_json_atomic(dict(version=RESULT_VERSION, results={video: dets}, external_data={},
+                               video=video, config=args.config, checkpoint=args.checkpoint,
                                geometry=geo, detections=dets), args.out, indent=1)
         print(f'written to {args.out}')
     return 0

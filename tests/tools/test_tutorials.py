@@ -84,3 +84,19 @@ def test_custom_head_via_custom_imports():
     finally:
         MODELS._module_dict.pop('DepthwiseAnchorFreeHead', None)
         sys.modules.pop('configs.tutorials.depthwise_head', None)
+
+
+def test_tutorial_head_replaces_an_afsd_head_by_config():
+    """The head contract: the same registered head serves A2Net (above) and AFSD, config only."""
+    from tadet.apis import init_detector
+    from tadet.registry import MODELS
+    try:
+        model = init_detector(osp.join(TUTORIALS, 'afsd_depthwise_head_thumos14_synth.py'))
+        assert type(model).__name__ == 'AFSD'
+        assert type(model.head).__name__ == 'DepthwiseAnchorFreeHead'
+        losses = one_step_and_predict(model)
+        # the head's own losses plus AFSD's boundary consistency losses
+        assert {'loss_af_cls', 'loss_af_reg', 'loss_bcl', 'loss_contrastive'} <= set(losses)
+    finally:
+        MODELS._module_dict.pop('DepthwiseAnchorFreeHead', None)
+        sys.modules.pop('configs.tutorials.depthwise_head', None)

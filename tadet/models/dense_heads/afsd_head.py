@@ -63,6 +63,9 @@ class AFSDHead(BaseTADHead):
 
     TEST_CFG_KEYS = CANDIDATE_TEST_KEYS | {'refine_score_weight', 'use_quality_score'}
 
+    # feats = (pyramid levels, frame-level feature); a plain pyramid head gets the levels only
+    READS_FRAME_FEATURE = True
+
     def __init__(self,
                  coarse_head: dict,
                  refine_head: Optional[dict] = None,

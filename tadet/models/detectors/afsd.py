@@ -5,7 +5,10 @@ boundary consistency learning (activation-guided + boundary contrastive).
 The detector extracts the pyramid and the frame-level feature; :class:`AFSDHead` owns the
 coarse and refinement networks, their assignment, losses and decoding. What stays here needs
 the frame-level branch or a second feature pass: the activation-guided BCL and the boundary
-contrastive loss (on spliced inputs).
+contrastive loss (on spliced inputs). Any pyramid head that follows the head contract can
+replace ``AFSDHead`` by config (``model.head=dict(type=...)``): a head without
+``READS_FRAME_FEATURE`` gets the pyramid levels only, and the AFSD-only options
+(``class_agnostic``, ``use_refinement``, ``refine_feature_grad``) are not handed to it.
 
 Two input modes: pre-extracted features ``[B, C, L]`` (``backbone=None``), or frames
 ``[B, 3, T, H, W]`` through a video backbone (e.g. ``mmaction.ResNet3d`` I3D) whose output is
@@ -109,10 +112,15 @@ class AFSD(BaseTADDetector):
         self.backbone = None if backbone is None else MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.frame_branch = MODELS.build(frame_branch)
-        self.head = MODELS.build(dict(head, num_classes=num_classes,
-                                      class_agnostic=self.class_agnostic,
-                                      use_refinement=self.use_refinement,
-                                      refine_feature_grad=self.refine_feature_grad))
+        self.head_reads_frame = bool(getattr(MODELS.get(head['type']), 'READS_FRAME_FEATURE',
+                                             False))
+        if self.head_reads_frame:
+            head = dict(head, num_classes=num_classes, class_agnostic=self.class_agnostic,
+                        use_refinement=self.use_refinement,
+                        refine_feature_grad=self.refine_feature_grad)
+        elif num_classes is not None or self.class_agnostic:
+            head = dict(head, num_classes=1 if self.class_agnostic else num_classes)
+        self.head = MODELS.build(head)
         self.num_classes = self.head.num_classes
         self.loss_boundary = MODELS.build(loss_boundary) if self.use_boundary_loss else None
         self.loss_contrastive = MODELS.build(loss_contrastive) if self.use_contrastive else None
@@ -125,8 +133,14 @@ class AFSD(BaseTADDetector):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # -- network ------------------------------------------------------------------------------
-    def extract_feat(self, inputs: torch.Tensor,
-                     masks: torch.Tensor) -> Tuple[List[torch.Tensor], torch.Tensor]:
+    def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor):
+        """What the head reads: (pyramid levels ``[B, C, T_l]``, frame-level feature
+        ``[B, C_f, L]``) for ``AFSDHead``, the levels alone for a plain pyramid head."""
+        levels, frame = self.pyramid_and_frame(inputs, masks)
+        return (levels, frame) if self.head_reads_frame else levels
+
+    def pyramid_and_frame(self, inputs: torch.Tensor,
+                          masks: torch.Tensor) -> Tuple[List[torch.Tensor], torch.Tensor]:
         """Pyramid levels ``[B, C, T_l]`` and the frame-level feature ``[B, C_f, L]``."""
         x = inputs
         if self.backbone is not None:
@@ -155,6 +169,8 @@ class AFSD(BaseTADDetector):
         refine_logits, quality; those of the built branches)."""
         if masks is None:
             masks = inputs.new_ones((inputs.shape[0], inputs.shape[2]), dtype=torch.bool)
+        if not self.head_reads_frame:
+            return super()._forward(inputs, masks)
         out = self.head(self.extract_feat(inputs, masks), masks)
         keys = ('coarse', 'coarse_logits', 'offsets', 'refine_logits', 'quality')
         return tuple(out[k] for k in keys if k in out)
@@ -182,8 +198,9 @@ class AFSD(BaseTADDetector):
     def loss(self, inputs: torch.Tensor, masks: torch.Tensor,
              data_samples: List[TADDataSample]) -> Dict[str, torch.Tensor]:
         """The head's losses, then the boundary consistency losses."""
-        feats, frame = self.extract_feat(inputs, masks)
-        losses = self.head.loss((feats, frame), masks, data_samples)
+        feats, frame = self.pyramid_and_frame(inputs, masks)
+        losses = self.head.loss((feats, frame) if self.head_reads_frame else feats, masks,
+                                data_samples)
         if self.loss_boundary is None and self.loss_contrastive is None:
             return losses
         gt_segs, _ = unpack_gt_instances(data_samples, inputs.device)
@@ -261,7 +278,7 @@ class AFSD(BaseTADDetector):
         if spliced is None:  # keep every parameter in the graph
             return sum(p.sum() for p in self.frame_branch.parameters()) * 0.0
         x, smasks, ranges = spliced
-        _, frame = self.extract_feat(x, smasks)
+        _, frame = self.pyramid_and_frame(x, smasks)
         scale = frame.shape[-1] / float(inputs.shape[2])
         r = ranges.float() * scale
         lo = r[..., 0].floor()

@@ -118,7 +118,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             classes = load_class_map(args.classes)
-            ground_truth, _, names = load_reference(ann_file=args.ann, subset=args.subset,
+            ground_truth, durations, names = load_reference(ann_file=args.ann, subset=args.subset,
                                                     video_info=args.video_info,
                                                     classes=classes)
             classes = classes if classes is None else names
@@ -131,8 +131,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     for w in caught:
         print(f'evaluate.py: warning: {w.message}', file=sys.stderr)
 
+    known = sum(d is not None for d in durations.values())
     print(f'{args.pred}: {result["num_predictions"]} predictions, {len(ground_truth)} videos, '
-          f'{result["num_ground_truth"]} ground truth instances ({args.subset})')
+          f'{result["num_ground_truth"]} ground truth instances ({args.subset}; clipped to the '
+          f'duration of {known}/{len(durations)} videos, see --video-info)')
     if args.per_class:
         print(format_per_class_table(result['per_class_AP'], result['tiou_thresholds']))
     print(format_map_table(result))

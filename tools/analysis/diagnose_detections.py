@@ -12,6 +12,13 @@ annotation file. Writes to ``--out-dir`` (default: next to PRED_JSON):
 * ``sensitivity.png``: mAP at ``--tiou`` per action-length and coverage bucket;
 * ``per_class_AP.png``: per-class AP over the config's tIoU thresholds (TADMetric's plot);
 * ``diagnosis.json``: the numbers; the tables are printed.
+
+Ground truth is counted by the one rule of ``tools/test.py`` and ``tools/evaluate.py``
+(``tadet.evaluation.analysis.load_reference``): the annotation file's segments, clipped to
+``[0, duration]`` where the video's duration is known and dropped when wholly outside. With
+``--config`` the durations are the test dataset's (THUMOS14: ``test_video_info.csv``, 3307
+instances); with ``--ann`` only those of the file or of ``--video-info`` (THUMOS14 test without
+it: 3311, like ``tools/evaluate.py`` without it).
 """
 import argparse
 import os.path as osp
@@ -29,7 +36,8 @@ def add_reference_args(p: argparse.ArgumentParser) -> None:
     src.add_argument('--config', help='config whose test dataset is the ground truth')
     src.add_argument('--ann', help='ActivityNet-format annotation file')
     p.add_argument('--subset', nargs='+', help='subset(s) of --ann (e.g. test)')
-    p.add_argument('--video-info', nargs='+', help='CSV(s) with video durations (THUMOS14)')
+    p.add_argument('--video-info', nargs='+', help='CSV(s) with video durations (THUMOS14): '
+                   'ground truth is clipped to them, as with the configs')
     p.add_argument('--classes', help='class map of --ann (file)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
 
@@ -69,6 +77,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not set(preds) & set(gt):
         raise ValueError(f'{args.predictions}: none of its {len(preds)} videos is in the ground '
                          f'truth ({len(gt)} videos); wrong subset or annotation file?')
+    known = sum(d is not None for d in durations.values())
+    print(f'ground truth: {sum(len(v) for v in gt.values())} instances in {len(gt)} videos '
+          f'(clipped to the duration of {known}/{len(durations)} videos)')
     out_dir = args.out_dir or osp.dirname(osp.abspath(args.predictions))
     profile = false_positive_profile(gt, preds, args.tiou, top_k=args.top_k)
     sens = sensitivity_analysis(gt, preds, durations, args.tiou, classes=classes)

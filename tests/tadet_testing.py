@@ -1,4 +1,5 @@
-"""Test helpers (importable as ``tadet_testing``): tiny datasets and configs made per test."""
+"""Test helpers (importable as ``tadet_testing``): tiny datasets and configs made per test,
+and the one builder of hand-made data samples / feature batches for model tests."""
 import json
 import os
 import os.path as osp
@@ -19,6 +20,57 @@ def forget_module(name: str = 'tiny_tad') -> None:
     for registry in (MODELS, HOOKS):
         for key in [k for k, v in registry._module_dict.items() if v.__module__ == name]:
             registry._module_dict.pop(key)
+
+
+def make_data_samples(gts, num_snippets, fps=10.0, feature_stride=1.0, offset_frames=0.0,
+                      duration='auto', video_name='v', window_start=0, snippet_scale=1.0):
+    """One ``TADDataSample`` per window: ``gts`` is a list of (segments, labels), segments in
+    window snippets ([[s, e], ...], may be empty) and their class indices.
+
+    ``duration='auto'`` = num_snippets * feature_stride / fps seconds; ``None`` for
+    ``duration`` / ``window_start`` / ``snippet_scale`` leaves that key out of the metainfo.
+    ``video_name`` may hold ``{i}`` (the window's index)."""
+    import torch
+    from mmengine.structures import InstanceData
+
+    from tadet.structures import TADDataSample
+    meta = dict(fps=fps, feature_stride=feature_stride, offset_frames=offset_frames,
+                duration=num_snippets * feature_stride / fps if duration == 'auto' else duration,
+                num_snippets=num_snippets, window_start=window_start,
+                snippet_scale=snippet_scale)
+    out = []
+    for i, (segs, labels) in enumerate(gts):
+        s = TADDataSample()
+        g = InstanceData()
+        g.segments = torch.tensor(segs, dtype=torch.float32).reshape(-1, 2)
+        g.labels = torch.tensor(labels, dtype=torch.long)
+        s.gt_instances = g
+        s.set_metainfo(dict(video_name=video_name.format(i=i),
+                            **{k: v for k, v in meta.items() if v is not None}))
+        out.append(s)
+    return out
+
+
+def make_feature_batch(gts, num_snippets, in_channels=8, seed=0, noise=0.3,
+                       boundary_channels=None, pad_first_from=None):
+    """Features [B, C, T] (seeded noise) with class evidence inside each action of ``gts``
+    (+2 on the label's channel), so a tiny model can fit them, and masks [B, T].
+
+    ``boundary_channels=(cs, ce)`` adds a start cue on ``cs`` at s and an end cue on ``ce`` at
+    e - 1; ``pad_first_from=t`` pads window 0 from snippet t on."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(len(gts), in_channels, num_snippets, generator=g) * noise
+    for b, (segs, labels) in enumerate(gts):
+        for (s, e), lab in zip(segs, labels):
+            x[b, lab, int(s):int(e)] += 2.0
+            if boundary_channels is not None:
+                x[b, boundary_channels[0], int(s)] += 2.0
+                x[b, boundary_channels[1], int(e) - 1] += 2.0
+    masks = torch.ones(len(gts), num_snippets, dtype=torch.bool)
+    if pad_first_from is not None:
+        masks[0, pad_first_from:] = False
+    return x, masks
 
 
 def make_tiny_dataset(root, num_train=4, num_test=2, feat_dim=8, num_snippets=48, fps=10.0,

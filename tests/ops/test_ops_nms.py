@@ -216,3 +216,14 @@ def test_cuda_inputs(ext):
         torch.testing.assert_close(a[1].cpu(), b[1])
     keep = nms_1d(segs.cuda(), scores.cuda(), 0.5)
     assert keep.is_cuda and keep.tolist() == nms_1d(segs, scores, 0.5, impl='reference').tolist()
+
+
+@pytest.mark.parametrize('cfg, key', [(dict(method='hard', sigma=0.3), 'sigma'),
+                                      (dict(method='linear', sigma=0.3), 'sigma'),
+                                      (dict(method='gaussian', iou_threshold=0.3),
+                                       'iou_threshold')])
+def test_key_unused_by_the_method_is_an_error(cfg, key):
+    from tadet.ops import batched_nms_1d
+    segs, scores = torch.tensor([[0.0, 1.0]]), torch.tensor([0.5])
+    with pytest.raises(ValueError, match=key):
+        batched_nms_1d(segs, scores, torch.zeros(1, dtype=torch.long), cfg)

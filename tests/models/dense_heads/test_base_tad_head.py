@@ -4,12 +4,12 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.structures import InstanceData
 
 from tadet.models.dense_heads import BaseTADHead, unpack_gt_instances
 from tadet.models.detectors import BaseTADDetector
 from tadet.models.post_processing import decode_class_scores
-from tadet.structures import TADDataSample
+
+from tadet_testing import make_data_samples
 
 
 class ToyHead(BaseTADHead):
@@ -54,17 +54,9 @@ class ToyDetector(BaseTADDetector):
 
 
 def _samples(n=1, length=8):
-    out = []
-    for _ in range(n):
-        s = TADDataSample()
-        g = InstanceData()
-        g.segments = torch.tensor([[2.0, 5.0], [2.0, 5.0]])
-        g.labels = torch.tensor([0, 1])  # one segment, two labels
-        s.gt_instances = g
-        s.set_metainfo(dict(video_name='v', fps=1.0, feature_stride=1.0, offset_frames=0.0,
-                            duration=float(length), num_snippets=length))
-        out.append(s)
-    return out
+    # one segment, two labels
+    return make_data_samples([([[2.0, 5.0], [2.0, 5.0]], [0, 1])] * n, length, fps=1.0,
+                             window_start=None, snippet_scale=None)
 
 
 def test_detector_is_extract_feat_plus_heads():

@@ -4,27 +4,17 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.structures import InstanceData
 
 from tadet.models import TADDataPreprocessor
 from tadet.models.dense_heads import SnippetBaselineHead, threshold_runs
 from tadet.models.task_modules.snippet_multilabel_targets import snippet_multilabel_targets
 from tadet.registry import MODELS
-from tadet.structures import TADDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from tadet_testing import REPO, make_data_samples
 
 
 def _sample(segments, labels, num_snippets=16):
-    s = TADDataSample(metainfo=dict(video_name='v', fps=1.0, feature_stride=1.0,
-                                    offset_frames=0.0, duration=float(num_snippets),
-                                    num_snippets=num_snippets, window_start=0,
-                                    snippet_scale=1.0))
-    gt = InstanceData()
-    gt.segments = torch.tensor(segments, dtype=torch.float32).reshape(-1, 2)
-    gt.labels = torch.tensor(labels, dtype=torch.long)
-    s.gt_instances = gt
-    return s
+    return make_data_samples([(segments, labels)], num_snippets, fps=1.0)[0]
 
 
 def _small(**kw):

@@ -5,29 +5,18 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import tadet.models  # noqa: F401
 from tadet.registry import MODELS
-from tadet.structures import SnippetGeometry, TADDataSample
+from tadet.structures import SnippetGeometry
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tadet_testing import REPO, make_data_samples, make_feature_batch
+
 CH = (16, 16, 16, 16, 16, 16)
 RANGES = ((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 1e4))
 
 
-_THREADS = torch.get_num_threads()
-
-
-def setup_module():
-    init_default_scope('tadet')
-    # tiny convs: one thread avoids OpenMP oversubscription on busy CI machines
-    torch.set_num_threads(1)
-
-
-def teardown_module():
-    torch.set_num_threads(_THREADS)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def small_cfg(num_classes=3, in_channels=8, **kw):
@@ -47,32 +36,14 @@ def small_cfg(num_classes=3, in_channels=8, **kw):
 
 
 def samples(gts):
-    out = []
-    for segs, labels in gts:
-        s = TADDataSample()
-        g = InstanceData()
-        g.segments = torch.tensor(segs, dtype=torch.float32).reshape(-1, 2)
-        g.labels = torch.tensor(labels, dtype=torch.long)
-        s.gt_instances = g
-        s.set_metainfo(dict(video_name='v', fps=10.0, feature_stride=1.0, offset_frames=0.0,
-                            duration=12.8, num_snippets=128, window_start=0, snippet_scale=1.0))
-        out.append(s)
-    return out
+    return make_data_samples(gts, 128)
 
 
 GTS = [([[10., 30.], [50., 52.5]], [0, 2]), ([[60., 120.]], [1])]
 
 
 def batch(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(2, 8, 128, generator=g) * 0.3
-    # class evidence inside the actions, so the tiny model can fit them
-    for b, (segs, labels) in enumerate(GTS):
-        for (s, e), lab in zip(segs, labels):
-            x[b, lab, int(s):int(e)] += 2.0
-    masks = torch.ones(2, 128, dtype=torch.bool)
-    masks[0, 112:] = False
-    return x, masks
+    return make_feature_batch(GTS, 128, seed=seed, pad_first_from=112)
 
 
 def test_neck_levels():

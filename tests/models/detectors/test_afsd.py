@@ -6,25 +6,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 from tadet.models.layers import boundary_mean_pool_1d
 from tadet.models.roi_heads import afsd_boundary_regions
 from tadet.models.task_modules import (AFSDAssigner, AFSDRefineOffsetCoder,
                                        afsd_boundary_bands)
 from tadet.registry import MODELS
-from tadet.structures import TADDataSample
+
+from tadet_testing import make_data_samples, make_feature_batch
 
 init_default_scope('tadet')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _single_thread():
-    """Tiny tensors: one intra-op thread is faster and robust to a busy shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('single_thread')
+
+
 
 C_IN, CH, NUM_CLASSES, L = 8, 16, 3, 64
 GN = dict(type='GN', num_groups=4)
@@ -56,25 +52,14 @@ def small_cfg(head=None, **overrides):
     return cfg
 
 
+GTS = [([[8., 24.], [36., 44.]], [0, 2]), ([[4., 40.], [48., 56.]], [1, 0])]
+
+
 def make_batch(b=2, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(b, C_IN, L, generator=g) * 0.3
-    segs = [torch.tensor([[8., 24.], [36., 44.]]), torch.tensor([[4., 40.], [48., 56.]])]
-    labels = [torch.tensor([0, 2]), torch.tensor([1, 0])]
-    samples = []
-    for i in range(b):
-        s, lab = segs[i % 2], labels[i % 2]
-        for (st, en), c in zip(s.long().tolist(), lab.tolist()):
-            x[i, c, st:en] += 2.0
-        sample = TADDataSample()
-        gt = InstanceData()
-        gt.segments = s.clone()
-        gt.labels = lab.clone()
-        sample.gt_instances = gt
-        sample.set_metainfo(dict(video_name=f'v{i}', fps=10.0, feature_stride=1.0,
-                                 offset_frames=0.0, duration=L / 10.0, num_snippets=L))
-        samples.append(sample)
-    masks = torch.ones(b, L, dtype=torch.bool)
+    gts = [GTS[i % 2] for i in range(b)]
+    x, masks = make_feature_batch(gts, L, in_channels=C_IN, seed=seed)
+    samples = make_data_samples(gts, L, video_name='v{i}', window_start=None,
+                                snippet_scale=None)
     return x, masks, samples
 
 

@@ -4,24 +4,13 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import tadet.models  # noqa: F401
 from tadet.registry import MODELS
-from tadet.structures import TADDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_THREADS = torch.get_num_threads()
+from tadet_testing import REPO, make_data_samples, make_feature_batch
 
-
-def setup_module():
-    init_default_scope('tadet')
-    torch.set_num_threads(1)
-
-
-def teardown_module():
-    torch.set_num_threads(_THREADS)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 NUM_CLASSES = 3
@@ -29,31 +18,12 @@ GTS = [([[6., 16.], [30., 34.]], [0, 2]), ([[20., 40.]], [1])]
 
 
 def samples(gts=GTS, T=48):
-    out = []
-    for segs, labels in gts:
-        s = TADDataSample()
-        g = InstanceData()
-        g.segments = torch.tensor(segs, dtype=torch.float32).reshape(-1, 2)
-        g.labels = torch.tensor(labels, dtype=torch.long)
-        s.gt_instances = g
-        s.set_metainfo(dict(video_name='v', fps=10.0, feature_stride=1.0, offset_frames=0.0,
-                            duration=T / 10, num_snippets=T, window_start=0, snippet_scale=1.0))
-        out.append(s)
-    return out
+    return make_data_samples(gts, T)
 
 
 def batch(gts=GTS, T=48, seed=0):
     """Class evidence inside the actions and start / end cues; window 0 padded after 44."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(len(gts), 8, T, generator=g) * 0.3
-    for b, (segs, labels) in enumerate(gts):
-        for (s, e), lab in zip(segs, labels):
-            x[b, lab, int(s):int(e)] += 2.0
-            x[b, 4, int(s)] += 2.0
-            x[b, 5, int(e) - 1] += 2.0
-    masks = torch.ones(len(gts), T, dtype=torch.bool)
-    masks[0, 44:] = False
-    return x, masks
+    return make_feature_batch(gts, T, seed=seed, boundary_channels=(4, 5), pad_first_from=44)
 
 
 def test_gcnext_shapes_and_cardinality():

@@ -7,14 +7,12 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import tadet.models  # noqa: F401
 from tadet.registry import MODELS
-from tadet.structures import TADDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tadet_testing import REPO, make_data_samples
+
 ABLATION = ('_no_', '_only', 'mean_pool')
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '*', '*_thumos14_synth.py'))
                  if not any(a in osp.basename(p) for a in ABLATION)
@@ -27,27 +25,14 @@ CASES = {
     'long_and_short_actions': [(1.0, 127.0, 2), (60.0, 61.5, 7)],
     'action_at_padding_edge': [(20.0, 32.0, 1)],
 }
-_THREADS = torch.get_num_threads()
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
-def setup_module():
-    init_default_scope('tadet')
-    torch.set_num_threads(1)
-
-
-def teardown_module():
-    torch.set_num_threads(_THREADS)
-
-
-def sample(gts):
-    s = TADDataSample()
-    g = InstanceData()
-    g.segments = torch.tensor([[a, b] for a, b, _ in gts], dtype=torch.float32).reshape(-1, 2)
-    g.labels = torch.tensor([c for _, _, c in gts], dtype=torch.long)
-    s.gt_instances = g
-    s.set_metainfo(dict(video_name='v', fps=7.5, feature_stride=4.0, offset_frames=8.0,
-                        num_snippets=T, window_start=0, snippet_scale=1.0))
-    return s
+def samples(gts, n=2):
+    """n windows of T snippets with the same (start, end, label) triples (odd geometry)."""
+    segs, labels = [[a, b] for a, b, _ in gts], [c for _, _, c in gts]
+    return make_data_samples([(segs, labels)] * n, T, fps=7.5, feature_stride=4.0,
+                             offset_frames=8.0, duration=None)
 
 
 def test_every_detector_is_covered():
@@ -68,7 +53,7 @@ def test_losses_and_grads_finite_on_degenerate_windows(config):
         if name == 'action_at_padding_edge':
             masks[:, 32:] = False  # a short video padded to the window
             x[:, :, 32:] = 0
-        losses = model(x, masks, [sample(gts), sample(gts)], mode='loss')
+        losses = model(x, masks, samples(gts), mode='loss')
         total = 0
         for k, v in losses.items():
             if 'loss' in k:
@@ -93,13 +78,13 @@ def test_bf16_autocast_train_step_and_predict_on_cpu(config):
     gts = CASES['long_and_short_actions']
     model.train()
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        losses = model(x, masks, [sample(gts), sample(gts)], mode='loss')
+        losses = model(x, masks, samples(gts), mode='loss')
     total = sum(v.sum() for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
     total.backward()
     model.eval()
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
-        out = model(x[:1], masks[:1], [sample(gts)], mode='predict')[0].pred_instances
+        out = model(x[:1], masks[:1], samples(gts, 1), mode='predict')[0].pred_instances
     # (an untrained model may score everything below the threshold: only finiteness is asserted)
     assert torch.isfinite(out.scores.float()).all() and torch.isfinite(out.segments).all()
 
@@ -126,7 +111,7 @@ def test_fp16_amp_train_steps_and_predict_on_cuda(config):
     model.train()
     for _ in range(3):
         with wrapper.optim_context(model):
-            losses = model(x, masks, [sample(gts), sample(gts)], mode='loss')
+            losses = model(x, masks, samples(gts), mode='loss')
         total = sum(v.sum() for k, v in losses.items() if 'loss' in k)
         assert torch.isfinite(total), {k: float(v) for k, v in losses.items()}
         wrapper.update_params(total)
@@ -135,5 +120,5 @@ def test_fp16_amp_train_steps_and_predict_on_cuda(config):
     assert changed, 'no parameter was updated (every step skipped by the loss scaler?)'
     model.eval()
     with torch.no_grad(), torch.autocast('cuda', dtype=torch.float16):
-        out = model(x[:1], masks[:1], [sample(gts)], mode='predict')[0].pred_instances
+        out = model(x[:1], masks[:1], samples(gts, 1), mode='predict')[0].pred_instances
     assert torch.isfinite(out.scores.float()).all() and torch.isfinite(out.segments).all()

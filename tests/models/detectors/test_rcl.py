@@ -6,26 +6,15 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import tadet.models  # noqa: F401
 from tadet.models.post_processing.grid_candidates import boundary_scores, grid_local_maxima
 from tadet.models.task_modules import grid_queries, segment_tiou
 from tadet.registry import MODELS, TASK_UTILS
-from tadet.structures import TADDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_THREADS = torch.get_num_threads()
+from tadet_testing import REPO, make_data_samples
 
-
-def setup_module():
-    init_default_scope('tadet')
-    torch.set_num_threads(1)
-
-
-def teardown_module():
-    torch.set_num_threads(_THREADS)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def gen(seed=0):
@@ -271,17 +260,7 @@ GTAD_NECK = dict(type='GCNeXtEncoder', in_channels=8, feat_channels=16)
 
 
 def samples(gts, T=64):
-    out = []
-    for segs, labels in gts:
-        s = TADDataSample()
-        g = InstanceData()
-        g.segments = torch.tensor(segs, dtype=torch.float32).reshape(-1, 2)
-        g.labels = torch.tensor(labels, dtype=torch.long)
-        s.gt_instances = g
-        s.set_metainfo(dict(video_name='v', fps=10.0, feature_stride=1.0, offset_frames=0.0,
-                            duration=T / 10, num_snippets=T, window_start=0, snippet_scale=1.0))
-        out.append(s)
-    return out
+    return make_data_samples(gts, T)
 
 
 @pytest.mark.parametrize('neck', [BMN_NECK, GTAD_NECK], ids=['bmn', 'gtad'])

@@ -1,32 +1,20 @@
-"""BMN: encoder, TEM (boundary targets, balanced BCE), boundary-matching head (grid tIoU
-targets, sampling weights, losses), detector train step and predict on CPU."""
+"""BMN: encoder, boundary targets, balanced BCE, detector train step and predict on CPU (the
+TEM head: dense_heads/test_tem_head.py; the BM head: roi_heads/test_bm_head.py)."""
 import os.path as osp
-import warnings
 
 import pytest
 import torch
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import tadet.models  # noqa: F401
 from tadet.models.task_modules.boundary_targets import boundary_targets
 from tadet.registry import MODELS
-from tadet.structures import TADDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_THREADS = torch.get_num_threads()
+from tadet_testing import REPO, make_data_samples, make_feature_batch
 
-
-def setup_module():
-    init_default_scope('tadet')
-    torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
-def teardown_module():
-    torch.set_num_threads(_THREADS)
-
-
-# -- encoder and TEM ------------------------------------------------------------------------
+# -- encoder, boundary targets, balanced BCE --------------------------------------------------
 def test_encoder_shapes_and_groups():
     enc = MODELS.build(dict(type='BMNEncoder', in_channels=16, feat_channels=32))
     assert enc(torch.randn(2, 16, 40)).shape == (2, 32, 40)
@@ -80,109 +68,6 @@ def test_balanced_bce_equal_halves():
     assert hi(pred, target) != loss(pred, target)
 
 
-def test_tem_head_loss_masks_padding():
-    torch.manual_seed(0)
-    tem = MODELS.build(dict(type='TEMHead', in_channels=16, feat_channels=16))
-    feats = torch.randn(2, 16, 24)
-    start, end = tem(feats)
-    assert start.shape == end.shape == (2, 24)
-    assert ((start > 0) & (start < 1)).all()
-    masks = torch.ones(2, 24, dtype=torch.bool)
-    gts = samples([([[4.0, 10.0]], [0]), ([[2.0, 6.0]], [1])], T=24)
-    losses = tem.loss(feats, masks, gts)  # the head contract: forward + loss_by_feat
-    assert set(losses) == {'loss_start', 'loss_end'}
-    torch.testing.assert_close(losses['loss_start'],
-                               tem.loss_by_feat((start, end), masks, gts)['loss_start'])
-    # changing predictions at padded positions changes nothing once they are masked
-    masks[1, 16:] = False
-    base = tem.loss_by_feat((start, end), masks, gts)['loss_start']
-    start2 = start.clone()
-    start2[1, 16:] = 0.99
-    torch.testing.assert_close(tem.loss_by_feat((start2, end), masks, gts)['loss_start'], base)
-    with pytest.raises(NotImplementedError):  # an auxiliary head: no candidates of its own
-        tem.predict(feats, masks)
-
-
-# -- grid targets, BM layer -------------------------------------------------------------------
-def test_grid_tiou_targets_hand_made():
-    from tadet.models.task_modules.grid_targets import (grid_segments, grid_tiou_targets,
-                                                        grid_valid_mask)
-    segs, valid = grid_segments(8, 4)
-    # cell (d, s) = [s, s + d + 1]
-    assert segs[2, 3].tolist() == [3.0, 6.0] and bool(valid[2, 3])
-    assert not bool(valid[3, 5]) and bool(valid[3, 4])  # [5, 9] leaves the window, [4, 8] not
-    tiou = grid_tiou_targets(torch.tensor([[2.0, 5.0], [6.0, 7.0]]), 8, 4)
-    assert tiou[2, 2] == 1.0 and tiou[0, 6] == 1.0     # exact cells
-    assert tiou[1, 2] == pytest.approx(2 / 3)          # [2, 4] vs [2, 5]
-    assert tiou[3, 2] == pytest.approx(3 / 4)          # [2, 6] vs [2, 5]
-    assert tiou[1, 5] == pytest.approx(1 / 2)          # [5, 7] vs [6, 7]
-    assert tiou[0, 0] == 0.0
-    assert grid_tiou_targets(torch.zeros(0, 2), 8, 4).abs().sum() == 0
-    masks = torch.ones(2, 8, dtype=torch.bool)
-    masks[1, 6:] = False
-    vm = grid_valid_mask(masks, 4)
-    assert bool(vm[0, 0, 7]) and not bool(vm[1, 0, 6]) and bool(vm[1, 1, 4])
-    assert not bool(vm[1, 1, 5])  # [5, 7] ends in the padding
-
-
-def test_stratified_weights_balance_bands():
-    from tadet.models.task_modules.grid_targets import tiou_stratified_weights
-    tiou = torch.cat([torch.full((50,), 0.9), torch.full((500,), 0.5), torch.zeros(5000)])
-    valid = torch.ones_like(tiou, dtype=torch.bool)
-    valid[-100:] = False
-    g = torch.Generator().manual_seed(0)
-    w = tiou_stratified_weights(tiou, valid, generator=g)
-    assert (w[:50] == 1).all()                      # every high cell
-    assert 25 <= w[50:550].sum() <= 80               # ~50 medium
-    assert 25 <= w[550:].sum() <= 80                 # ~50 low
-    assert w[-100:].sum() == 0                       # never an invalid cell
-
-
-def test_bm_sampling_weights_shape_and_normalisation():
-    from tadet.models.roi_heads.bm_head import bm_sampling_weights
-    T, D, N = 16, 6, 4
-    w = bm_sampling_weights(T, D, N, 3, 0.5)
-    assert w.shape == (D, T, N, T)
-    segs_end = torch.arange(T)[None] + torch.arange(1, D + 1)[:, None]
-    assert w[segs_end > T].abs().sum() == 0          # cells leaving the window are empty
-    # a cell whose extended span lies inside the window: each bin's weights sum to 1
-    torch.testing.assert_close(w[1, 6].sum(-1), torch.ones(N, dtype=torch.float64))
-    # cell [6, 8] extended to [5, 9]: 4 bins of one snippet each; bin n covers snippet 5 + n
-    # (snippet i sits at i + 0.5), so its interpolation weights are centred on that snippet
-    # and reach only its two neighbours
-    centroid = (w[1, 6] * torch.arange(T, dtype=torch.float64)).sum(-1)
-    torch.testing.assert_close(centroid, torch.arange(5, 9, dtype=torch.float64))
-    assert w[1, 6, 0, 4] > 0 and w[1, 6, 0, :4].sum() == 0 and w[1, 6, 0, 7:].sum() == 0
-    assert (w[1, 6, :, 5:9].diagonal() > 0.7).all()
-    # at the window start the extension falls outside: zero padding, so less than 1
-    assert w[3, 0, 0].sum() < 0.5 and w[3, 0, -1].sum() == pytest.approx(1.0)
-
-
-def test_bm_head_fused_equals_dense_bm_layer_and_is_cached():
-    torch.manual_seed(0)
-    head = MODELS.build(dict(type='BMHead', in_channels=8, max_duration=6, feat_channels=8,
-                             num_samples=4, bm_channels=12, map_channels=8,
-                             tem_head=dict(type='TEMHead', in_channels=8,
-                                           feat_channels=8))).double()
-    x = torch.randn(2, 8, 16, dtype=torch.float64)
-    dense = head.bm_feature_map(x)
-    assert dense.shape == (2, 8, 4, 6, 16)
-    ref = head.bm_conv(dense).squeeze(2)
-    torch.testing.assert_close(head.bm_features(x), ref)
-    mat = head.sampling_matrix(16, x.device, x.dtype)
-    assert head.sampling_matrix(16, x.device, x.dtype) is mat and len(head._cache) == 1
-    maps = head.forward_maps(x)
-    assert maps.shape == (2, 2, 6, 16) and ((maps > 0) & (maps < 1)).all()
-    out = head(x)  # the head's forward: its TEM + the maps
-    assert set(out) == {'start', 'end', 'maps'} and out['start'].shape == (2, 16)
-    torch.testing.assert_close(out['maps'], maps)
-    # FLOPs counters trace the model: the traced (dense, published) BM layer gives the same maps
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # tracer warnings about Python-side sizes
-        traced = torch.jit.trace(head, (x,), check_trace=False, strict=False)
-    torch.testing.assert_close(traced(x)['maps'], maps)
-
-
 def test_boundary_peak_mask_rule():
     from tadet.models.post_processing import boundary_peak_mask
     p = torch.tensor([0.1, 0.3, 0.2, 0.1, 0.9, 0.5, 0.6, 0.0, 0.8])
@@ -217,30 +102,12 @@ GTS = [([[6., 16.], [30., 34.]], [0, 2]), ([[20., 40.]], [1])]
 
 
 def samples(gts=GTS, T=48):
-    out = []
-    for segs, labels in gts:
-        s = TADDataSample()
-        g = InstanceData()
-        g.segments = torch.tensor(segs, dtype=torch.float32).reshape(-1, 2)
-        g.labels = torch.tensor(labels, dtype=torch.long)
-        s.gt_instances = g
-        s.set_metainfo(dict(video_name='v', fps=10.0, feature_stride=1.0, offset_frames=0.0,
-                            duration=T / 10, num_snippets=T, window_start=0, snippet_scale=1.0))
-        out.append(s)
-    return out
+    return make_data_samples(gts, T)
 
 
 def batch(gts=GTS, T=48, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(len(gts), 8, T, generator=g) * 0.3
-    for b, (segs, labels) in enumerate(gts):
-        for (s, e), lab in zip(segs, labels):
-            x[b, lab, int(s):int(e)] += 2.0
-            x[b, 4, int(s)] += 2.0       # start cue
-            x[b, 5, int(e) - 1] += 2.0   # end cue
-    masks = torch.ones(len(gts), T, dtype=torch.bool)
-    masks[0, 44:] = False
-    return x, masks
+    """Class evidence inside the actions and start / end cues; window 0 padded after 44."""
+    return make_feature_batch(gts, T, seed=seed, boundary_channels=(4, 5), pad_first_from=44)
 
 
 def train(model, steps, lr=5e-3):

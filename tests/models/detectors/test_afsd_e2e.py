@@ -16,13 +16,9 @@ from tadet.registry import MODELS
 init_default_scope('tadet')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _single_thread():
-    """Tiny tensors: one intra-op thread is faster and robust to a busy shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('single_thread')
+
+
 GN = dict(type='GN', num_groups=4)
 
 

@@ -6,8 +6,6 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import tadet.models  # noqa: F401
 from tadet.models.dense_heads import BaseTADHead
@@ -15,19 +13,10 @@ from tadet.models.task_modules import (NeighbourhoodSampler, SparseProposalGener
                                        action_snippet_range, proposal_tiou_targets,
                                        segment_tiou, segtad_boundary_targets, tiou_neighbours)
 from tadet.registry import MODELS
-from tadet.structures import TADDataSample
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_THREADS = torch.get_num_threads()
+from tadet_testing import REPO, make_data_samples, make_feature_batch
 
-
-def setup_module():
-    init_default_scope('tadet')
-    torch.set_num_threads(1)
-
-
-def teardown_module():
-    torch.set_num_threads(_THREADS)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def small_cfg(num_classes=3, in_channels=8, neck=None, **kw):
@@ -55,28 +44,11 @@ GTS = [([[8., 24.], [40., 43.]], [0, 2]), ([[20., 60.]], [1])]
 
 
 def samples(gts=GTS):
-    out = []
-    for segs, labels in gts:
-        s = TADDataSample()
-        g = InstanceData()
-        g.segments = torch.tensor(segs, dtype=torch.float32).reshape(-1, 2)
-        g.labels = torch.tensor(labels, dtype=torch.long)
-        s.gt_instances = g
-        s.set_metainfo(dict(video_name='v', fps=10.0, feature_stride=1.0, offset_frames=0.0,
-                            duration=6.4, num_snippets=64, window_start=0, snippet_scale=1.0))
-        out.append(s)
-    return out
+    return make_data_samples(gts, 64)
 
 
 def batch(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(2, 8, 64, generator=g) * 0.3
-    for b, (segs, labels) in enumerate(GTS):
-        for (s, e), lab in zip(segs, labels):
-            x[b, lab, int(s):int(e)] += 2.0
-    masks = torch.ones(2, 64, dtype=torch.bool)
-    masks[0, 56:] = False
-    return x, masks
+    return make_feature_batch(GTS, 64, seed=seed, pad_first_from=56)
 
 
 # -- targets ------------------------------------------------------------------------------------

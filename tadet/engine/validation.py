@@ -80,8 +80,9 @@ def _check_hook(path: str, hook_cfg: Any) -> None:
         return
     accepted = _hook_accepted(cls)
     if accepted is not None:
-        _check_keys(path, [k for k in hook_cfg if k != 'type' and k != 'priority'], accepted,
-                    cls.__name__)
+        # 'priority' is taken by Runner.register_hook, '_scope_' by the registry
+        _check_keys(path, [k for k in hook_cfg if k not in ('type', 'priority', '_scope_')],
+                    accepted, cls.__name__)
 
 
 def _check_positive_int(path: str, value: Any) -> None:
@@ -93,7 +94,7 @@ def _check_loop(name: str, loop_cfg: Any, train: bool) -> None:
     if not isinstance(loop_cfg, dict):
         return
     from tadet.registry import LOOPS
-    keys = dict(loop_cfg)
+    keys = {k: v for k, v in loop_cfg.items() if k != '_scope_'}
     loop_type = keys.pop('type', None)
     if loop_type is None:
         if not train:
@@ -151,7 +152,8 @@ def check_runtime_cfg(cfg: Config, mode: str = 'train') -> None:
                     'Runner.set_randomness')
     log_processor = cfg.get('log_processor')
     if isinstance(log_processor, dict) and log_processor.get('type', 'LogProcessor') in (
-            'LogProcessor', 'mmengine.LogProcessor'):
+            'LogProcessor', 'mmengine.LogProcessor', 'TADLogProcessor', 'tadet.LogProcessor',
+            'tadet.TADLogProcessor'):
         _check_keys('log_processor', [k for k in log_processor if k != 'type'],
                     _accepted(LogProcessor.__init__), 'LogProcessor')
 

@@ -214,3 +214,22 @@ def test_epoch_metric_line_in_percent_like_the_tables():
     with DefaultScope.overwrite_default_scope('tadet'):
         built = ROOT.build(dict(type='LogProcessor', window_size=20, by_epoch=True))
     assert type(built) is TADLogProcessor
+
+
+def test_runtime_check_accepts_every_shipped_config_and_registry_keys():
+    import glob
+
+    from mmengine.config import Config
+
+    from tadet.engine.validation import ConfigKeyError, check_runtime_cfg
+    cfg = Config(dict(custom_hooks=[dict(type='FiniteLossHook', interval=2, priority='LOW',
+                                         _scope_='tadet')],
+                      log_processor=dict(type='LogProcessor', window_size=5),
+                      train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=1)))
+    check_runtime_cfg(cfg, 'train')
+    with pytest.raises(ConfigKeyError, match=r'train_cfg\.val_intervall'):
+        check_runtime_cfg(Config(dict(train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=1,
+                                                     val_intervall=1))), 'train')
+    base = osp.join(REPO, 'configs', '_base_', 'default_runtime.py')
+    check_runtime_cfg(Config.fromfile(base), 'train')
+    assert glob.glob(osp.join(REPO, 'configs', '*', '*_thumos14*.py'))

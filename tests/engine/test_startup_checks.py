@@ -230,6 +230,15 @@ def test_runtime_check_accepts_every_shipped_config_and_registry_keys():
     with pytest.raises(ConfigKeyError, match=r'train_cfg\.val_intervall'):
         check_runtime_cfg(Config(dict(train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=1,
                                                      val_intervall=1))), 'train')
-    base = osp.join(REPO, 'configs', '_base_', 'default_runtime.py')
-    check_runtime_cfg(Config.fromfile(base), 'train')
-    assert glob.glob(osp.join(REPO, 'configs', '*', '*_thumos14*.py'))
+    checked = 0
+    for path in sorted(glob.glob(osp.join(REPO, 'configs', '*', '*.py'))):
+        if '_base_' in path:
+            continue
+        try:
+            cfg = Config.fromfile(path)
+        except Exception:  # not a config (a tutorial's module); loading is tested elsewhere
+            continue
+        for mode in ('train', 'test'):
+            check_runtime_cfg(cfg, mode)
+        checked += 1
+    assert checked >= 10

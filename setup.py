@@ -3,6 +3,7 @@
 torch is deliberately not a build requirement: pip would resolve a new (CUDA) torch into an
 isolated build environment. The compiled ops extension is built against the installed torch.
 """
+import glob
 import os
 import os.path as osp
 
@@ -31,8 +32,10 @@ def get_version() -> str:
 def get_extensions():
     """The compiled ops extension ``tadet._ext`` (owned by tadet/ops; see docs/ops.md).
 
-    CPU kernels always (one C++ file); CUDA kernels (``tadet/ops/csrc/cuda/*.cu``) and their ATen
-    glue only when the installed torch has CUDA and ``CUDA_HOME`` is found, or ``FORCE_CUDA=1``.
+    CPU kernels always (``tadet/ops/csrc/*.cpp``: one file per op, ``bindings.cpp`` and the
+    declarations they share in ``ext.h``); CUDA kernels (``tadet/ops/csrc/cuda/*.cu``) and their
+    ATen glue only when the installed torch has CUDA and ``CUDA_HOME`` is found, or
+    ``FORCE_CUDA=1``.
     ``TADET_NO_EXT=1`` skips the extension (the ops then use their pure-torch references).
     """
     if os.environ.get('TADET_NO_EXT') == '1':
@@ -45,23 +48,26 @@ def get_extensions():
         print('tadet: torch not installed, building without compiled ops')
         return [], {}
     csrc = osp.join('tadet', 'ops', 'csrc')
-    sources = [osp.join(csrc, 'ext.cpp')]
+    cuda_glue = osp.join(csrc, 'cuda_glue.cpp')
+    sources = [f for f in sorted(glob.glob(osp.join(csrc, '*.cpp'))) if f != cuda_glue]
+    # headers: in the sdist, and a change rebuilds the extension
+    depends = sorted(glob.glob(osp.join(csrc, '*.h')) + glob.glob(osp.join(csrc, 'cuda', '*.cuh')))
     cxx_flags = ['-O3', '-fopenmp']
     force_cuda = os.environ.get('FORCE_CUDA') == '1'
     with_cuda = force_cuda or (torch.version.cuda is not None and CUDA_HOME is not None)
     if with_cuda:
-        import glob
-        sources += [osp.join(csrc, 'cuda_glue.cpp')]
+        sources += [cuda_glue]
         sources += sorted(glob.glob(osp.join(csrc, 'cuda', '*.cu')))
         ext = CUDAExtension(
             'tadet._ext',
             sources,
+            depends=depends,
             define_macros=[('WITH_CUDA', None)],
             extra_compile_args={'cxx': cxx_flags, 'nvcc': ['-O3']},
             extra_link_args=['-fopenmp'])
     else:
         ext = CppExtension(
-            'tadet._ext', sources, extra_compile_args={'cxx': cxx_flags},
+            'tadet._ext', sources, depends=depends, extra_compile_args={'cxx': cxx_flags},
             extra_link_args=['-fopenmp'])
     return [ext], {'build_ext': BuildExtension.with_options(use_ninja=True)}
 

@@ -150,7 +150,9 @@ def soft_nms_1d(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5, si
     return seg[idx], s, idx
 
 
-def _parse_cfg(cfg: Optional[dict]) -> dict:
+def parse_nms_cfg(cfg: Optional[dict]) -> dict:
+    """``batched_nms_1d`` config with defaults filled in; unknown keys and keys that do nothing
+    for the chosen method are errors."""
     cfg = dict(cfg or {})
     for key in cfg:
         if key not in BATCHED_NMS_DEFAULTS:
@@ -161,6 +163,12 @@ def _parse_cfg(cfg: Optional[dict]) -> dict:
     if out['method'] not in NMS_METHODS:
         raise ValueError(f'batched_nms_1d: method must be one of {NMS_METHODS}, got '
                          f'{out["method"]!r}')
+    # a key that does nothing for the chosen method is a mistake, not a no-op
+    unused = {'hard': 'sigma', 'linear': 'sigma', 'gaussian': 'iou_threshold'}[out['method']]
+    if unused in cfg:
+        raise ValueError(f"batched_nms_1d: {unused!r} does nothing with method="
+                         f"{out['method']!r} (sigma is Gaussian soft-NMS only; iou_threshold is "
+                         f"for 'hard' and 'linear'); remove it or change the method")
     return out
 
 
@@ -229,7 +237,7 @@ def batched_nms_1d(segments: Tensor, scores: Tensor, labels: Tensor, cfg: Option
     _check(segments, scores, 'batched_nms_1d')
     if labels.dim() != 1 or labels.size(0) != segments.size(0):
         raise ValueError(f'batched_nms_1d: labels must be [N], got {tuple(labels.shape)}')
-    c = _parse_cfg(cfg)
+    c = parse_nms_cfg(cfg)
     ext = resolve(impl, torch.device('cpu'), 'batched_nms_1d')
     device = segments.device
     seg = _float(segments.detach())

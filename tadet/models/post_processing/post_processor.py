@@ -109,8 +109,13 @@ class TADPostProcessor:
         if nms is not None:
             unknown = set(nms) - NMS_KEYS
             if unknown:
-                raise ValueError(f'post_processing.nms: unknown key(s) {sorted(unknown)}; '
+                raise ValueError(f'test_cfg.nms: unknown key(s) {sorted(unknown)}; '
                                  f'allowed: {sorted(NMS_KEYS)}')
+            from tadet.ops.nms import parse_nms_cfg
+            try:  # keys that do nothing for the chosen method: an error before any work
+                parse_nms_cfg(nms)
+            except ValueError as e:
+                raise ValueError(f'test_cfg.nms: {e}') from None
         self.nms = None if nms is None else dict(nms)
         if self.nms is not None and max_per_video > 0:
             # (soft-)NMS picks in descending final score, so picks beyond the max_per_video

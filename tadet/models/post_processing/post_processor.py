@@ -46,15 +46,25 @@ class ExternalClassifier:
 
     def __init__(self, file: str, topk: int = 2, num_classes: Optional[int] = None,
                  classes: Optional[Sequence[str]] = None) -> None:
-        if not osp.isfile(file):
-            raise FileNotFoundError(f'external classifier file not found: {file}')
-        with open(file) as f:
-            data = json.load(f)
-        self.scores = data.get('results', data)
         self.file = file
         self.topk = topk
         self.num_classes = num_classes
         self.classes = None if classes is None else list(classes)
+        self._scores: Optional[dict] = None
+
+    @property
+    def scores(self) -> dict:
+        """The file's scores, read on first use (test time): a model with a classifier file
+        builds without it, e.g. for FLOPs counting or a training run."""
+        if self._scores is None:
+            if not osp.isfile(self.file):
+                raise FileNotFoundError(
+                    f'external classifier file not found: {self.file} (set '
+                    f'model.test_cfg.external_classifier.file)')
+            with open(self.file) as f:
+                data = json.load(f)
+            self._scores = data.get('results', data)
+        return self._scores
 
     def video_scores(self, video: str) -> torch.Tensor:
         """``[num_classes]`` class scores of ``video``."""

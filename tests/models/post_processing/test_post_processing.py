@@ -144,3 +144,13 @@ def test_video_of_100k_snippets_streams_through_windows(tmp_path, custom_module_
     assert float(last_end) > 0.9 * 100_000 * 4 / 30.0  # detections reach the end of the video
     # features are 25 MiB; a per-video tIoU matrix or un-streamed windows would be GiBs
     assert float(grow_mib) < 400, grow_mib
+
+
+def test_external_classifier_file_is_read_at_test_time(tmp_path):
+    missing = tmp_path / 'nope.json'
+    pp = TADPostProcessor(nms=None, external_classifier=dict(file=str(missing), topk=2))
+    with pytest.raises(FileNotFoundError, match='nope.json'):
+        pp([cand([[5., 15.]], [0.5], [0])], [0], META)
+    missing.write_text(json.dumps({'results': {'v': [0.1, 0.9]}}))
+    out = pp([cand([[5., 15.]], [0.5], [0])], [0], META)
+    assert out.labels.tolist()[0] == 1

@@ -29,6 +29,16 @@ def get_version() -> str:
     return scope['__version__']
 
 
+def _load_cuda_home_module():
+    """tadet/utils/cuda_home.py without importing tadet (not installed yet)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'tadet_cuda_home', osp.join(HERE, 'tadet', 'utils', 'cuda_home.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def get_extensions():
     """The compiled ops extension ``tadet._ext`` (owned by tadet/ops; see docs/ops.md).
 
@@ -40,8 +50,15 @@ def get_extensions():
     """
     if os.environ.get('TADET_NO_EXT') == '1':
         return [], {}
+    force_cuda = os.environ.get('FORCE_CUDA') == '1'
     try:
         import torch
+        if (force_cuda or torch.version.cuda is not None) and not os.environ.get('CUDA_HOME'):
+            # before torch.utils.cpp_extension reads it: torch's own guess from a linked or
+            # wrapped nvcc finds no headers (tadet/utils/cuda_home.py)
+            cuda_home = _load_cuda_home_module().find_cuda_home()
+            if cuda_home is not None:
+                os.environ['CUDA_HOME'] = cuda_home
         from torch.utils.cpp_extension import (CUDA_HOME, BuildExtension, CppExtension,
                                                CUDAExtension)
     except ImportError:
@@ -53,8 +70,12 @@ def get_extensions():
     # headers: in the sdist, and a change rebuilds the extension
     depends = sorted(glob.glob(osp.join(csrc, '*.h')) + glob.glob(osp.join(csrc, 'cuda', '*.cuh')))
     cxx_flags = ['-O3', '-fopenmp']
-    force_cuda = os.environ.get('FORCE_CUDA') == '1'
     with_cuda = force_cuda or (torch.version.cuda is not None and CUDA_HOME is not None)
+    if with_cuda and not _load_cuda_home_module().is_cuda_root(CUDA_HOME):
+        raise SystemExit(f'tadet: building the CUDA ops needs the CUDA toolkit root in CUDA_HOME '
+                         f'(the directory whose include/ has cuda_runtime_api.h); found '
+                         f'CUDA_HOME={CUDA_HOME!r}. Set CUDA_HOME=/path/to/cuda (e.g. '
+                         f'/usr/local/cuda-13.0), or unset FORCE_CUDA for a CPU-only build.')
     if with_cuda:
         sources += [cuda_glue]
         sources += sorted(glob.glob(osp.join(csrc, 'cuda', '*.cu')))

@@ -99,7 +99,7 @@ class SnippetBaselineHead(BaseTADHead):
     def targets(self, masks: torch.Tensor,
                 data_samples: Sequence[TADDataSample]) -> torch.Tensor:
         """Multi-hot targets ``[B, T, num_classes]``."""
-        segments, labels = unpack_gt_instances(data_samples, masks.device)
+        segments, labels = unpack_gt_instances(data_samples, masks.device, label_rule='all')
         t = masks.shape[1]
         return torch.stack([snippet_multilabel_targets(s, lab, t, self.num_classes)
                             for s, lab in zip(segments, labels)])
@@ -120,6 +120,10 @@ class SnippetBaselineHead(BaseTADHead):
         ``pre_nms_topk`` above ``score_thr``."""
         probs = outs.sigmoid() * masks[:, None].to(outs.dtype)  # [B, C, T]; padding never fires
         thresholds = self.get_test_cfg('thresholds', DEFAULT_THRESHOLDS)
+        if (not isinstance(thresholds, (list, tuple)) or not thresholds
+                or any(not 0 <= float(t) < 1 for t in thresholds)):
+            raise ValueError(f'SnippetBaselineHead: test_cfg.thresholds must be a non-empty list '
+                             f'of probabilities in [0, 1), got {thresholds!r}')
         topk = int(self.get_test_cfg('pre_nms_topk', -1))
         score_thr = float(self.get_test_cfg('score_thr', 0.0))
         results = []

@@ -127,6 +127,11 @@ def test_bad_config_raises():
         _small(cls_head=dict(type='SnippetBaselineHead', num_classes=3, in_channels=5))
     with pytest.raises(ValueError, match='kernel_size'):
         _small(kernel_size=2)
+    head = SnippetBaselineHead(in_channels=4, num_classes=2)
+    for bad in (0.5, (), (0.2, 1.0)):
+        head.test_cfg = dict(thresholds=bad)
+        with pytest.raises(ValueError, match='thresholds'):
+            head.predict_by_feat(torch.zeros(1, 2, 8), torch.ones(1, 8, dtype=torch.bool))
 
 
 def test_configs_build():

@@ -12,10 +12,9 @@ stride 4, offset 8). Detections (seconds, class names, best first) are printed a
 writes and ``tools/evaluate.py``, ``tools/analysis/plot_timeline.py`` and
 ``diagnose_detections.py`` read: ``{"version", "results": {VIDEO: [{"segment", "label",
 "score", "label_index"}]}, "external_data": {}}``, VIDEO being the feature file's name without
-extension; ``video``, ``config``, ``checkpoint`` and ``geometry`` are added at the top level
-(``detections``, the same list as ``results[VIDEO]``, is kept for readers of the older format
-and will go). Errors (missing file, wrong feature size, NaN
-features, a checkpoint of another model) end with one line on stderr and exit code 2.
+extension; ``video``, ``config``, ``checkpoint`` and ``geometry`` are added at the top level.
+Errors (missing file, wrong feature size, NaN features, a checkpoint of another model) end
+with one line on stderr and exit code 2.
 """
 import argparse
 import os.path as osp
@@ -90,7 +89,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         from tadet.evaluation.functional.io import RESULT_VERSION
         write_json_atomic(dict(version=RESULT_VERSION, results={video: dets}, external_data={},
                                video=video, config=args.config, checkpoint=args.checkpoint,
-                               geometry=geo, detections=dets), args.out, indent=1)
+                               geometry=geo), args.out, indent=1)
         print(f'written to {args.out}')
     return 0
 

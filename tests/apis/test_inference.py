@@ -76,7 +76,8 @@ def test_infer_tool_outputs_seconds_and_names(trained, capsys):
     res = json.load(open(out))
     assert res['video'] == 'test_video_1'
     assert res['geometry'] == dict(fps=10.0, feature_stride=2.0, offset_frames=0.0)
-    dets = res['detections']
+    assert set(res['results']) == {'test_video_1'} and 'detections' not in res
+    dets = res['results']['test_video_1']
     assert dets and all(x['label'] in ('jump', 'run') for x in dets)
     t = np.load(feat).shape[0]
     assert all(0 <= x['segment'][0] <= x['segment'][1] <= (t - 1) * 0.2 + 0.1 for x in dets)
@@ -87,7 +88,7 @@ def test_infer_tool_outputs_seconds_and_names(trained, capsys):
     assert infer_tool.main([trained['cfg'], trained['ckpt'], feat, '--fps', '5',
                             '--feature-stride', '2', '--offset-frames', '0',
                             '--out', str(out2)]) == 0
-    d2 = json.load(open(out2))['detections']
+    d2 = json.load(open(out2))['results']['test_video_1']
     assert d2[0]['segment'][0] == pytest.approx(2 * dets[0]['segment'][0], abs=1e-5)
 
 

@@ -1,7 +1,7 @@
 """Temporal action detection on raw frames (end-to-end detectors such as AFSD with I3D)."""
 import glob
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.logging import print_log
@@ -37,6 +37,8 @@ class FramesDataset(AnnotatedVideoDataset):
         filename_tmpl: frame file names (1-based index).
         video_suffix: video file suffix.
         window: training windows ``dict(size, stride, min_gt_coverage=0.75, keep_empty=False)``.
+        label_hierarchy: ``{child_class: parent_class}`` (as ``TADDataset``; THUMOS14:
+            ``dict(CliffDiving='Diving')``).
         pipeline / test_mode / lazy_init / serialize_data / max_refetch: as ``BaseDataset``.
     """
 
@@ -53,6 +55,7 @@ class FramesDataset(AnnotatedVideoDataset):
                  filename_tmpl: str = 'img_{:05d}.jpg',
                  video_suffix: str = '.mp4',
                  window: Optional[dict] = None,
+                 label_hierarchy: Optional[Dict[str, str]] = None,
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  lazy_init: bool = False,
@@ -67,7 +70,7 @@ class FramesDataset(AnnotatedVideoDataset):
         self.filename_tmpl = filename_tmpl
         self.video_suffix = video_suffix
         super().__init__(ann_file, subset, classes, blocklist, video_info, window, pipeline,
-                         test_mode, lazy_init, serialize_data, max_refetch)
+                         test_mode, lazy_init, serialize_data, max_refetch, label_hierarchy)
 
     def _source(self, video: str) -> dict:
         """Where the frames of ``video`` are, their count and frame rate."""
@@ -106,7 +109,8 @@ class FramesDataset(AnnotatedVideoDataset):
             info = dict(src, video_name=name, fps=self.fps, feature_stride=1.0,
                         offset_frames=0.0, duration=float(duration), num_frames=num,
                         num_snippets=num, gt_segments_seconds=video['segments'],
-                        gt_labels_video=video['labels'], snippet_scale=1.0)
+                        gt_labels_video=video['labels'], snippet_scale=1.0,
+                        label_hierarchy=self.label_hierarchy)
             if windows is None:
                 data_list.append(dict(info, gt_segments=gt, gt_labels=video['labels'],
                                       window_start=0))

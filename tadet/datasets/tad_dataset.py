@@ -1,6 +1,6 @@
 """Temporal action detection datasets over pre-extracted features."""
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 from mmengine.dist import barrier, is_main_process
@@ -10,6 +10,7 @@ from tadet.registry import DATASETS, TRANSFORMS
 from tadet.structures import SnippetGeometry
 
 from .annotations import AnnotationError, load_annotation_file, load_class_map
+from .label_hierarchy import resolve_label_hierarchy, warn_unrelated_labels
 from .transforms.loading import feature_length
 from .video_info import load_video_info
 from .windows import SlidingWindow, crop_segments
@@ -18,6 +19,8 @@ StrOrList = Union[str, Sequence[str]]
 
 
 WINDOW_KEYS = {'size', 'stride', 'min_gt_coverage', 'keep_empty'}
+# THUMOS14 data fact: every CliffDiving instance is also annotated Diving on the same segment
+THUMOS14_LABEL_HIERARCHY = {'CliffDiving': 'Diving'}
 
 
 class AnnotatedVideoDataset(BaseDataset):
@@ -31,7 +34,8 @@ class AnnotatedVideoDataset(BaseDataset):
 
     def __init__(self, ann_file: str, subset, classes, blocklist, video_info,
                  window: Optional[dict], pipeline: Sequence, test_mode: bool, lazy_init: bool,
-                 serialize_data: bool, max_refetch: int) -> None:
+                 serialize_data: bool, max_refetch: int,
+                 label_hierarchy: Optional[Dict[str, str]] = None) -> None:
         name = type(self).__name__
         if window is not None:
             window = dict(window)
@@ -51,8 +55,13 @@ class AnnotatedVideoDataset(BaseDataset):
             durations=durations)
         self.video_info = info
         self.ann_path = ann_file
+        # every sample's metainfo carries it (PackTADInputs): heads and post-processing read it
+        self.label_hierarchy = resolve_label_hierarchy(label_hierarchy, class_names, name)
+        warn_unrelated_labels(self._videos, class_names, self.label_hierarchy,
+                              f'{name} {ann_file} (subset {subset!r})')
         pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        super().__init__(ann_file=ann_file, metainfo=dict(classes=tuple(class_names)),
+        super().__init__(ann_file=ann_file, metainfo=dict(classes=tuple(class_names),
+                                                          label_hierarchy=self.label_hierarchy),
                          pipeline=pipeline, test_mode=test_mode, lazy_init=lazy_init,
                          serialize_data=serialize_data, max_refetch=max_refetch)
 
@@ -91,6 +100,12 @@ class TADDataset(AnnotatedVideoDataset):
             length inside (truncated); windows with no action are dropped unless ``keep_empty``.
         synthetic: ``dict(feat_dim=64, seed=0, ...)`` generates missing feature files with the
             synthetic feature maker (``tadet.datasets.synthetic``) into ``feature_root``.
+        label_hierarchy: ``{child_class_name: parent_class_name}``: every child instance is
+            also a parent instance (THUMOS14: ``dict(CliffDiving='Diving')``). Softmax heads
+            train the child label where both annotate one segment, inference also emits the
+            parent (``test_cfg.implied_labels``). Samples carry it as
+            ``metainfo['label_hierarchy']`` = ``((child_idx, parent_idx), ...)``. Segments with
+            several labels it does not relate are reported by one warning at load.
         pipeline, test_mode, lazy_init, serialize_data, max_refetch: as mmengine's BaseDataset.
     """
 
@@ -109,6 +124,7 @@ class TADDataset(AnnotatedVideoDataset):
                  feature_layout: str = 'TC',
                  window: Optional[dict] = None,
                  synthetic: Optional[dict] = None,
+                 label_hierarchy: Optional[Dict[str, str]] = None,
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  lazy_init: bool = False,
@@ -130,7 +146,7 @@ class TADDataset(AnnotatedVideoDataset):
         self.offset_frames = offset_frames
         self.synthetic = synthetic
         super().__init__(ann_file, subset, classes, blocklist, video_info, window, pipeline,
-                         test_mode, lazy_init, serialize_data, max_refetch)
+                         test_mode, lazy_init, serialize_data, max_refetch, label_hierarchy)
 
     # -- helpers -----------------------------------------------------------------------------
     def geometry(self, video: str) -> SnippetGeometry:
@@ -182,7 +198,7 @@ class TADDataset(AnnotatedVideoDataset):
             info = dict(video_name=name, feature_paths=paths, fps=geo.fps,
                         feature_stride=geo.feature_stride, offset_frames=geo.offset_frames,
                         gt_segments_seconds=video['segments'], gt_labels_video=video['labels'],
-                        snippet_scale=1.0)
+                        snippet_scale=1.0, label_hierarchy=self.label_hierarchy)
             if windows is None:
                 if duration is None:
                     num = min(feature_length(p, name, self.feature_layout) for p in paths)
@@ -217,7 +233,12 @@ class TADDataset(AnnotatedVideoDataset):
 class Thumos14Dataset(TADDataset):
     """THUMOS14 (20 classes): ``thumos_gt.json`` + ``*_video_info.csv`` shipped under
     ``data/thumos14/annotations``; subset ``train`` = validation videos, ``test`` = test videos.
-    I3D features at 30 fps, 4-frame stride, 16-frame clips (offset 8) by default."""
+    I3D features at 30 fps, 4-frame stride, 16-frame clips (offset 8) by default.
+
+    ``label_hierarchy`` defaults to ``dict(CliffDiving='Diving')``, a THUMOS14 data fact: every
+    CliffDiving instance is also annotated as Diving on exactly the same segment (143 pairs in
+    ``train``, 217 in ``test``); CliffDiving is a kind of Diving. ``None`` or ``{}`` drops it
+    (then a softmax head trains whichever label comes first, and the load warns)."""
 
     def __init__(self,
                  ann_file: str = 'data/thumos14/annotations/thumos_gt.json',
@@ -230,10 +251,12 @@ class Thumos14Dataset(TADDataset):
                  fps: Optional[float] = 30,
                  feature_stride: float = 4,
                  offset_frames: float = 8,
+                 label_hierarchy: Optional[Dict[str, str]] = THUMOS14_LABEL_HIERARCHY,
                  **kwargs) -> None:  # the rest: TADDataset's named arguments, checked there
         super().__init__(ann_file=ann_file, feature_root=feature_root, subset=subset,
                          classes=classes, video_info=video_info, fps=fps,
-                         feature_stride=feature_stride, offset_frames=offset_frames, **kwargs)
+                         feature_stride=feature_stride, offset_frames=offset_frames,
+                         label_hierarchy=label_hierarchy, **kwargs)
 
 
 @DATASETS.register_module()

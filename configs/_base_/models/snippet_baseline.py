@@ -25,4 +25,5 @@ model = dict(
         pre_nms_topk=2000,
         score_thr=0.0,
         nms=dict(method='hard', iou_threshold=0.6, multiclass=True),
-        max_per_video=200))
+        max_per_video=200,
+        implied_labels=False))  # its sigmoid head predicts every label (Diving too) itself

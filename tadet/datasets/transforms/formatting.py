@@ -11,7 +11,7 @@ from tadet.structures import TADDataSample
 
 DEFAULT_META_KEYS = ('video_name', 'duration', 'fps', 'feature_stride', 'offset_frames',
                      'num_snippets', 'window_start', 'window_size', 'valid_length',
-                     'snippet_scale')
+                     'snippet_scale', 'label_hierarchy')
 
 
 @TRANSFORMS.register_module()

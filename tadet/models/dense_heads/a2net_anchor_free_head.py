@@ -140,7 +140,8 @@ class A2NetAnchorFreeHead(BaseTADHead):
         cls, reg, points = self._flat(outs, masks.shape[-1])
         centres = torch.cat([p[:, 0] for p in points])
         valid = prior_valid_mask(centres, masks)  # [B, N]
-        gt_segments, gt_labels = unpack_gt_instances(data_samples, centres.device)
+        gt_segments, gt_labels = unpack_gt_instances(data_samples, centres.device,
+                                                    label_rule='specific')
         targets = [self.get_targets(points, g, lab) for g, lab in zip(gt_segments, gt_labels)]
         labels = torch.stack([t[0] for t in targets])  # [B, N]
         dists = torch.stack([t[1] for t in targets])  # [B, N, 2]

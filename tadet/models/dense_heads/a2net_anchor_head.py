@@ -106,7 +106,8 @@ class A2NetAnchorHead(BaseTADHead):
         """
         cls, overlap, deltas = self._flat_outputs(outs)
         anchors = self.anchors(outs, masks.shape[-1])
-        gt_segments, gt_labels = unpack_gt_instances(data_samples, anchors.device)
+        gt_segments, gt_labels = unpack_gt_instances(data_samples, anchors.device,
+                                                    label_rule='specific')
         valid = prior_valid_mask(anchors, masks)
         # hardness of a negative = its CE against background (detached, only for ranking)
         bg_loss = -torch.log_softmax(cls.detach(), dim=-1)[..., self.num_classes]

@@ -173,7 +173,8 @@ class AFSDHead(BaseTADHead):
     # -- training -----------------------------------------------------------------------------
     def loss_by_feat(self, outs: Dict[str, torch.Tensor], masks: torch.Tensor,
                      data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
-        gt_segs, gt_labels = unpack_gt_instances(data_samples, masks.device, self.class_agnostic)
+        gt_segs, gt_labels = unpack_gt_instances(data_samples, masks.device, self.class_agnostic,
+                                                 label_rule='specific')
         centres, coarse = outs['centres'], outs['coarse']
         valid = self.prior_valid(centres, masks)
         coarse_d = coarse.detach()

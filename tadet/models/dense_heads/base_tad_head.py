@@ -73,14 +73,43 @@ class BaseTADHead(BaseModule, metaclass=ABCMeta):
         return self.predict_by_feat(self(feats, masks), masks)
 
 
+LABEL_RULES = ('all', 'specific')
+
+
 def unpack_gt_instances(data_samples: Sequence[TADDataSample], device: torch.device,
-                        class_agnostic: bool = False) -> tuple:
+                        class_agnostic: bool = False, label_rule: str = 'all') -> tuple:
     """Ground truth of a batch: (segments per sample ``[N_b, 2]`` float, labels per sample
-    ``[N_b]`` long), on ``device``. ``class_agnostic`` sets every label to 0. A segment with
-    several labels appears once per label (same segment, different label)."""
+    ``[N_b]`` long), on ``device``.
+
+    One segment may carry several labels (one entry per label). ``label_rule`` decides which
+    entries a head trains on:
+
+    - ``'all'``: every (segment, label) entry (sigmoid / multi-hot heads learn every label);
+    - ``'specific'``: an entry whose label is implied (an ancestor in the sample's
+      ``metainfo['label_hierarchy']`` ``(child, parent)`` pairs) by another entry's label on
+      exactly the same segment is dropped, so a softmax head, which needs one label per target,
+      trains the specific label (CliffDiving, not Diving); inference emits the implied label
+      again (``test_cfg.implied_labels``). Labels the hierarchy does not relate are all kept
+      (the dataset warns about them).
+
+    ``class_agnostic`` sets every label to 0 and keeps identical segments once (one proposal
+    target), whatever ``label_rule``.
+    """
+    from tadet.models.task_modules.label_hierarchy import (drop_implied_labels,
+                                                           first_unique_segments)
+    if label_rule not in LABEL_RULES:
+        raise ValueError(f'unpack_gt_instances: label_rule must be one of {LABEL_RULES}, got '
+                         f'{label_rule!r}')
     segments, labels = [], []
     for s in data_samples:
-        segments.append(s.gt_instances.segments.to(device).float().reshape(-1, 2))
+        segs = s.gt_instances.segments.to(device).float().reshape(-1, 2)
         lab = s.gt_instances.labels.to(device).long().reshape(-1)
-        labels.append(torch.zeros_like(lab) if class_agnostic else lab)
+        if class_agnostic:
+            segs = segs[first_unique_segments(segs)]
+            lab = lab.new_zeros(segs.shape[0])
+        elif label_rule == 'specific':
+            keep = drop_implied_labels(segs, lab, s.metainfo.get('label_hierarchy', ()))
+            segs, lab = segs[keep], lab[keep]
+        segments.append(segs)
+        labels.append(lab)
     return segments, labels

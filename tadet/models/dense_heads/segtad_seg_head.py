@@ -81,7 +81,8 @@ class SegTADSegHead(BaseTADHead):
         [B, T]`` -> ``dict(loss_seg_cls, loss_start, loss_end)``; padded snippets are
         ignored."""
         cls_logits, boundary_logits = outs
-        gt_segments, gt_labels = unpack_gt_instances(data_samples, masks.device)
+        gt_segments, gt_labels = unpack_gt_instances(data_samples, masks.device,
+                                                    label_rule='specific')
         cls_t, bnd_t = self.get_targets(masks, gt_segments, gt_labels)
         flat = cls_logits.permute(0, 2, 1).reshape(-1, cls_logits.shape[1])
         w = masks.to(boundary_logits.dtype)

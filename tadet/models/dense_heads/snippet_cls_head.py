@@ -69,7 +69,8 @@ class SnippetClassificationHead(BaseTADHead):
     def loss_by_feat(self, logits: torch.Tensor, masks: torch.Tensor,
                      data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
         """``logits [B, C+1, T]``, ``masks [B, T]`` -> ``dict(loss_snippet_cls)``."""
-        gt_segments, gt_labels = unpack_gt_instances(data_samples, logits.device)
+        gt_segments, gt_labels = unpack_gt_instances(data_samples, logits.device,
+                                                    label_rule='specific')
         targets = self.targets(masks, gt_segments, gt_labels)
         flat = logits.permute(0, 2, 1).reshape(-1, logits.shape[1])
         return dict(loss_snippet_cls=self.loss_cls(flat, targets.reshape(-1)))

@@ -78,7 +78,7 @@ class TEMHead(BaseTADHead):
         """``outs`` = (start, end) ``[B, T]``, ``masks [B, T]`` (padded snippets ignored) ->
         ``dict(loss_start, loss_end)``."""
         start, end = outs
-        gt_segments, _ = unpack_gt_instances(data_samples, start.device)
+        gt_segments, _ = unpack_gt_instances(data_samples, start.device, class_agnostic=True)
         start_t, end_t = self.targets(masks, gt_segments)
         valid = masks.to(start.dtype)
         return dict(loss_start=self.loss_tem(start, start_t, valid),

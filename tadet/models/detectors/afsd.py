@@ -203,7 +203,7 @@ class AFSD(BaseTADDetector):
                                 data_samples)
         if self.loss_boundary is None and self.loss_contrastive is None:
             return losses
-        gt_segs, _ = unpack_gt_instances(data_samples, inputs.device)
+        gt_segs, _ = unpack_gt_instances(data_samples, inputs.device, class_agnostic=True)
         if self.loss_boundary is not None:
             losses['loss_bcl'] = self._boundary_loss(frame, masks, gt_segs, inputs.shape[2])
         if self.loss_contrastive is not None:

@@ -11,7 +11,8 @@ batches them, and sends every window's candidates through the one shared post-pr
 Test-time options live in one ``test_cfg`` (validated here, each key read in one place):
 ``sliding_window``, ``window_batch_size``, ``pre_nms_topk`` / ``score_thr`` (per head and
 window, when class scores become (segment, class) candidates), ``nms``, ``max_per_video``,
-``external_classifier`` (post-processing), plus the keys the heads list in ``TEST_CFG_KEYS``.
+``external_classifier``, ``implied_labels`` (post-processing), plus the keys the heads list in
+``TEST_CFG_KEYS``.
 """
 from abc import ABCMeta
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -24,8 +25,8 @@ from tadet.registry import MODELS, TASK_UTILS
 from tadet.structures import TADDataSample
 
 TEST_CFG_KEYS = frozenset({'sliding_window', 'window_batch_size', 'pre_nms_topk', 'score_thr',
-                           'nms', 'max_per_video', 'external_classifier'})
-POST_PROCESSING_KEYS = ('nms', 'max_per_video', 'external_classifier')
+                           'nms', 'max_per_video', 'external_classifier', 'implied_labels'})
+POST_PROCESSING_KEYS = ('nms', 'max_per_video', 'external_classifier', 'implied_labels')
 MIGRATION = ('test_cfg.post_processing was flattened into test_cfg: move its nms / max_per_video'
              ' / external_classifier (with num_classes inside external_classifier) up one level'
              '; pre_nms_topk / score_thr are now read once, where class scores become '
@@ -59,8 +60,9 @@ class BaseTADDetector(BaseModel, metaclass=_FinalizeAfterInit):
             ``None`` = one window per sample), ``window_batch_size`` (windows per forward pass),
             ``pre_nms_topk`` / ``score_thr`` (candidates kept per head and window: the best
             ``pre_nms_topk`` (segment, class) pairs scoring above ``score_thr``), ``nms`` /
-            ``max_per_video`` / ``external_classifier`` (``TADPostProcessor``), and the heads'
-            own keys.
+            ``max_per_video`` / ``external_classifier`` / ``implied_labels`` (emit the labels a
+            detected child class implies, per the sample's ``label_hierarchy``;
+            ``TADPostProcessor``), and the heads' own keys.
         init_cfg: mmengine weight init config.
     """
 

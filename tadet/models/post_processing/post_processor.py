@@ -5,7 +5,10 @@ coordinates (already cut to the ``test_cfg.pre_nms_topk`` best above ``test_cfg.
 by the heads, :func:`decode_class_scores`); :class:`TADPostProcessor` then (2) maps them to video snippets (window offset, resize scale) and clips them to the video,
 (3) converts snippets to seconds, (4) merges the windows of the video, (5) runs (soft-)NMS
 (per class or class-agnostic) through ``tadet.ops.batched_nms_1d``, (6) optionally fuses an
-external video-level classifier, (7) keeps the top ``max_per_video``.
+external video-level classifier, (7) keeps the top ``max_per_video``. With ``implied_labels``,
+between (4) and (5) every detection of a child class of the sample's ``label_hierarchy`` is
+copied with each ancestor label and the same score (softmax heads train the specific label,
+see :func:`tadet.models.dense_heads.unpack_gt_instances`; the implied one is emitted here).
 """
 import json
 import os.path as osp
@@ -16,6 +19,8 @@ from mmengine.structures import InstanceData
 
 from tadet.registry import TASK_UTILS
 from tadet.structures import SnippetGeometry
+
+from ..task_modules.label_hierarchy import implied_label_pairs
 
 NMS_KEYS = {'method', 'iou_threshold', 'sigma', 'min_score', 'max_seg_num', 'multiclass',
             'voting_thresh'}
@@ -38,6 +43,24 @@ def decode_class_scores(segments: torch.Tensor, cls_scores: torch.Tensor, topk: 
     if 0 < topk < keep.numel():
         keep = keep[flat[keep].topk(topk).indices]
     return dict(segments=segments[keep // c], scores=flat[keep], labels=keep % c)
+
+
+def add_implied_labels(dets: Dict[str, torch.Tensor],
+                       pairs: Sequence[Sequence[int]]) -> Dict[str, torch.Tensor]:
+    """``dets`` (segments ``[N, 2]``, scores ``[N]``, labels ``[N]``) plus, for every
+    detection whose label is a child in ``pairs`` (``(child, parent)`` class indices), one copy
+    per ancestor label with the same segment and score (appended after the originals)."""
+    extra_idx, extra_lab = [], []
+    for child, anc in implied_label_pairs(pairs):
+        idx = torch.nonzero(dets['labels'] == child).squeeze(1)
+        extra_idx.append(idx)
+        extra_lab.append(torch.full_like(idx, anc))
+    if not extra_idx:
+        return dets
+    idx = torch.cat(extra_idx)
+    return dict(segments=torch.cat([dets['segments'], dets['segments'][idx]]),
+                scores=torch.cat([dets['scores'], dets['scores'][idx]]),
+                labels=torch.cat([dets['labels'], torch.cat(extra_lab).to(dets['labels'])]))
 
 
 class ExternalClassifier:
@@ -107,6 +130,12 @@ class TADPostProcessor:
             fuse video-level class scores into class-agnostic candidates (ActivityNet); ``None``
             keeps the detector's labels. ``num_classes`` checks the file's score count;
             ``classes`` is needed for class-name keyed files.
+        implied_labels: copy every detection whose label is a child in the sample's
+            ``metainfo['label_hierarchy']`` (``(child, parent)`` pairs) with each ancestor label
+            and the same score, before per-class NMS (after a class-agnostic NMS, so a copy is
+            not suppressed by its own source; skipped with ``external_classifier``, whose labels
+            come from the video-level classifier). ``False`` for heads that predict every label
+            themselves (sigmoid, multi-hot).
 
     The per-window top-k / score threshold are not here: the heads apply ``test_cfg``'s
     ``pre_nms_topk`` / ``score_thr`` once, where candidates are made.
@@ -115,7 +144,8 @@ class TADPostProcessor:
     def __init__(self,
                  nms: Optional[dict] = None,
                  max_per_video: int = 200,
-                 external_classifier: Optional[dict] = None) -> None:
+                 external_classifier: Optional[dict] = None,
+                 implied_labels: bool = True) -> None:
         if nms is not None:
             unknown = set(nms) - NMS_KEYS
             if unknown:
@@ -135,6 +165,7 @@ class TADPostProcessor:
             if cap <= 0 or cap > max_per_video:
                 self.nms['max_seg_num'] = int(max_per_video)
         self.max_per_video = max_per_video
+        self.implied_labels = bool(implied_labels)
         self.external = None if external_classifier is None else ExternalClassifier(
             **external_classifier)
 
@@ -155,7 +186,8 @@ class TADPostProcessor:
                 scores ``[N]``, labels ``[N]``).
             window_starts: start of each window in video snippets.
             meta: the sample's metainfo (``fps``, ``feature_stride``, ``offset_frames``,
-                ``duration``, ``num_snippets``, ``snippet_scale``, ``video_name``).
+                ``duration``, ``num_snippets``, ``snippet_scale``, ``video_name``,
+                ``label_hierarchy``).
         """
         from tadet.ops import batched_nms_1d
         scale = float(meta.get('snippet_scale', 1.0))
@@ -169,10 +201,18 @@ class TADPostProcessor:
         else:
             merged = dict(segments=torch.zeros((0, 2)), scores=torch.zeros(0),
                           labels=torch.zeros(0, dtype=torch.long))
+        pairs = meta.get('label_hierarchy') if self.implied_labels else None
+        if self.external is not None:
+            pairs = None  # labels come from the video-level classifier
+        per_class_nms = self.nms is None or bool(self.nms.get('multiclass', True))
+        if pairs and per_class_nms:
+            merged = add_implied_labels(merged, pairs)
         if self.nms is not None and merged['scores'].numel():
             segs, scores, labels = batched_nms_1d(merged['segments'], merged['scores'],
                                                   merged['labels'], self.nms)
             merged = dict(segments=segs, scores=scores, labels=labels)
+        if pairs and not per_class_nms:
+            merged = add_implied_labels(merged, pairs)
         if self.external is not None:
             merged = self.external.fuse(meta['video_name'], merged)
         order = merged['scores'].argsort(descending=True, stable=True)

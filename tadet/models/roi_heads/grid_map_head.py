@@ -100,7 +100,8 @@ class GridMapHead(BaseTADHead):
                      data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
         """-> ``dict(loss_start, loss_end, loss_pem_cls, loss_pem_reg)``."""
         losses = self.tem_head.loss_by_feat((outs['start'], outs['end']), masks, data_samples)
-        gt_segments, _ = unpack_gt_instances(data_samples, outs['maps'].device)
+        gt_segments, _ = unpack_gt_instances(data_samples, outs['maps'].device,
+                                             class_agnostic=True)
         losses.update(self.map_loss(outs['maps'], masks, gt_segments))
         return losses
 

@@ -273,7 +273,7 @@ class RCLHead(BaseTADHead):
         end ``[B, T]``, stages (per stage (queries ``[Q, 2]``, outputs ``[Q, 4]``)),
         batch_idx ``[Q]``, gts (per window ``[N, 2]``, clipped))."""
         start, end = self.tem_head(feats, masks)
-        gt_segments, _ = unpack_gt_instances(data_samples, feats.device)
+        gt_segments, _ = unpack_gt_instances(data_samples, feats.device, class_agnostic=True)
         x = self.reduce_features(feats)
         queries, batch_idx, lengths, gts = self.sample_queries(masks, gt_segments)
         stages = self.forward_stages(x, queries, batch_idx, lengths)

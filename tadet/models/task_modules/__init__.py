@@ -18,3 +18,5 @@ from .segtad_targets import (action_snippet_range, proposal_tiou_targets,  # noq
                              segtad_boundary_targets)
 from .segtad_proposals import SparseProposalGenerator, tiou_neighbours  # noqa: F401
 from .segtad_sampler import NeighbourhoodSampler  # noqa: F401
+from .label_hierarchy import (drop_implied_labels, first_unique_segments,  # noqa: F401
+                              implied_label_pairs, label_ancestors)

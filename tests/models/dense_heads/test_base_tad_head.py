@@ -103,5 +103,6 @@ def test_state_dict_renames_load_old_checkpoints():
 def test_unpack_gt_instances_keeps_every_label_of_a_segment():
     segs, labels = unpack_gt_instances(_samples(1), torch.device('cpu'))
     assert segs[0].tolist() == [[2.0, 5.0], [2.0, 5.0]] and labels[0].tolist() == [0, 1]
-    _, agnostic = unpack_gt_instances(_samples(1), torch.device('cpu'), class_agnostic=True)
-    assert agnostic[0].tolist() == [0, 0]
+    # class-agnostic: one segment is one proposal target, kept once
+    segs, agnostic = unpack_gt_instances(_samples(1), torch.device('cpu'), class_agnostic=True)
+    assert segs[0].tolist() == [[2.0, 5.0]] and agnostic[0].tolist() == [0]

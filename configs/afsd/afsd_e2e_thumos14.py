@@ -41,11 +41,14 @@ test_pipeline = [
     dict(type='NormalizeFrames'),
     dict(type='PackTADFrames'),
 ]
+# THUMOS14: every CliffDiving instance is also a Diving one (Thumos14Dataset's default)
+label_hierarchy = dict(CliffDiving='Diving')
 train_dataloader = dict(
     batch_size=1, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='FramesDataset', ann_file=ann_file, data_root=frames_root, subset='train',
                  classes=classes, video_info=video_info, fps=10.0,
+                 label_hierarchy=label_hierarchy,
                  window=dict(size=window, stride=30, min_gt_coverage=0.75),
                  pipeline=train_pipeline))
 val_dataloader = dict(
@@ -53,6 +56,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='FramesDataset', ann_file=ann_file, data_root=frames_root, subset='test',
                  classes=classes, video_info=video_info, fps=10.0, test_mode=True,
+                 label_hierarchy=label_hierarchy,
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='TADMetric', tiou_thresholds=[0.3, 0.4, 0.5, 0.6, 0.7])

@@ -76,6 +76,11 @@ def get_extensions():
                          f'(the directory whose include/ has cuda_runtime_api.h); found '
                          f'CUDA_HOME={CUDA_HOME!r}. Set CUDA_HOME=/path/to/cuda (e.g. '
                          f'/usr/local/cuda-13.0), or unset FORCE_CUDA for a CPU-only build.')
+    if with_cuda and not torch.cuda.is_available() and not os.environ.get('TORCH_CUDA_ARCH_LIST'):
+        # torch takes the architectures from the visible GPU; without one its list is empty
+        raise SystemExit('tadet: building the CUDA ops without a visible GPU needs '
+                         'TORCH_CUDA_ARCH_LIST (the GPU architectures to compile for), e.g. '
+                         'TORCH_CUDA_ARCH_LIST="8.0;9.0" for A100 and H100/H200.')
     if with_cuda:
         sources += [cuda_glue]
         sources += sorted(glob.glob(osp.join(csrc, 'cuda', '*.cu')))

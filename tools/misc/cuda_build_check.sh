@@ -31,7 +31,9 @@ rm -rf "$WORK/src" && mkdir -p "$WORK/src"
 (cd "$REPO" && git ls-files -z | xargs -0 -I{} cp --parents {} "$WORK/src/")
 echo "[3/4] FORCE_CUDA=1 build, CUDA_HOME unset (log: $WORK/build.log)"
 t0=$SECONDS
+# no GPU here to take the architectures from: A100 and H100/H200 unless set
 (cd "$WORK/src" && env -u CUDA_HOME -u CUDA_PATH FORCE_CUDA=1 MAX_JOBS=${MAX_JOBS:-2} \
+    TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-8.0;9.0}" \
     "$WORK/venv/bin/python" setup.py build_ext --inplace) > "$WORK/build.log" 2>&1 \
     || { tail -n 30 "$WORK/build.log"; echo "cuda_build_check: BUILD FAILED"; exit 1; }
 warnings=$(grep -ci 'warning' "$WORK/build.log" || true)

@@ -11,6 +11,9 @@ annotation file. Writes to ``--out-dir`` (default: next to PRED_JSON):
   double detection, wrong label, localization, confusion, background) and the error breakdown;
 * ``sensitivity.png``: mAP at ``--tiou`` per action-length and coverage bucket;
 * ``per_class_AP.png``: per-class AP over the config's tIoU thresholds (TADMetric's plot);
+* the signed boundary errors (start / end / length, pred - gt, seconds) of each ground-truth
+  instance's best same-class detection (tIoU >= ``--tiou`` among the video's ``--boundary-top``
+  best): a detector that cuts actions short has start > 0 and end < 0;
 * ``diagnosis.json``: the numbers; the tables are printed.
 
 Ground truth is counted by the one rule of ``tools/test.py`` and ``tools/evaluate.py``
@@ -58,13 +61,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--tiou-thresholds', nargs='+', type=float,
                    default=[0.3, 0.4, 0.5, 0.6, 0.7], help='thresholds of the per-class plot')
     p.add_argument('--top-k', type=int, default=10, help='profile over top 1G..KG (default 10)')
+    p.add_argument('--boundary-top', type=int, default=100,
+                   help='detections per video searched for the boundary errors (default 100)')
     p.add_argument('--out-dir', help='output folder (default: next to the predictions)')
     return p.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from tadet.evaluation.analysis import (false_positive_profile, format_fp_table,
+    from tadet.evaluation.analysis import (boundary_errors, format_boundary_table,
+                                           false_positive_profile, format_fp_table,
                                            format_sensitivity_table, plot_fp_profile,
                                            plot_sensitivity, sensitivity_analysis)
     from tadet.evaluation.functional import (detection_map, format_map_table, load_predictions,
@@ -88,11 +94,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     files = [plot_fp_profile(profile, osp.join(out_dir, 'fp_profile.png')),
              plot_sensitivity(sens, osp.join(out_dir, 'sensitivity.png')),
              save_per_class_plot(result, out_dir)]
-    write_json_atomic(dict(fp_profile=profile, sensitivity=sens, detection=result),
+    bounds = boundary_errors(gt, preds, args.tiou, top_k=args.boundary_top)
+    write_json_atomic(dict(fp_profile=profile, sensitivity=sens, detection=result,
+                           boundary_errors=bounds),
                       osp.join(out_dir, 'diagnosis.json'), indent=1)
     print(format_map_table(result))
     print(format_fp_table(profile))
     print(format_sensitivity_table(sens))
+    print(format_boundary_table(bounds))
     print('written: ' + ', '.join(files + [osp.join(out_dir, 'diagnosis.json')]))
     return 0
 

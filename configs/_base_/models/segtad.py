@@ -4,7 +4,9 @@
 # sparse proposals (start and length multiples of 8), inner + context RoIAlign features, a tIoU
 # proposal graph (cosine edge weights, 3 edge convs), s1 (tIoU, MSE) and s2 (tIoU > 0.5, BCE);
 # training samples 50 seeds (half positive) + 4 tIoU neighbours + their 4 each.
-# Widths, kNN K, graph K, bins, loss weights are ours (the paper does not give them; see
+# Detection loss = MSE(s1, tIoU) + lambda * BCE(s2, tIoU > 0.5) with lambda = 1 (paper eqs.
+# 10-11); model.roi_head.loss_tiou.loss_weight=10.0 restores our former 10:1 weighting.
+# Widths, kNN K, graph K, bins are ours (the paper does not give them; see
 # configs/segtad/README.md). Ablations: model.neck.use_atrous / use_graph / use_global.
 num_classes = 200
 channels = 256
@@ -31,7 +33,7 @@ model = dict(
         sampler=dict(type='NeighbourhoodSampler', num_seeds=50, pos_fraction=0.5,
                      pos_iou_thr=0.5, num_neighbours=4, hops=2),
         pos_iou_thr=0.5,
-        loss_tiou=dict(type='MSELoss', use_sigmoid=True, loss_weight=10.0),
+        loss_tiou=dict(type='MSELoss', use_sigmoid=True, loss_weight=1.0),
         loss_cls=dict(type='BinaryCrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
         test_chunk=2048),
     train_cfg=None,

@@ -46,8 +46,9 @@ class SegTADPDN(BaseTADHead):
         sampler: ``NeighbourhoodSampler`` config (paper: 50 seeds, half positive, 4 + 4 x 4
             neighbours).
         pos_iou_thr: s2 target is ``tIoU > pos_iou_thr`` (paper: 0.5).
-        loss_tiou: s1 loss (MSE on ``sigmoid(s1)`` vs tIoU).
-        loss_cls: s2 loss (BCE with logits).
+        loss_tiou: s1 loss (MSE on ``sigmoid(s1)`` vs tIoU; paper eq. 10, weight 1).
+        loss_cls: s2 loss (BCE with logits on ``tIoU > pos_iou_thr``; paper eq. 11, weight
+            ``lambda = 1``). Detection loss = ``loss_pdn_tiou + loss_pdn_cls``.
         test_chunk: proposals whose features are computed at once at inference (memory bound).
         init_cfg: mmengine weight init config.
     """

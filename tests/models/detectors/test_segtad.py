@@ -313,6 +313,30 @@ def test_pdn_head_contract():
                for r in res)
 
 
+def test_detection_loss_is_paper_mse_plus_bce_lambda_1():
+    """Paper eqs. 10-11: L_det = MSE(s1, g) + lambda BCE(s2, g > 0.5), lambda = 1, the default
+    of the base config; ``loss_tiou.loss_weight=10`` restores the former 10:1 weighting."""
+    import torch.nn.functional as F
+    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/segtad.py'))
+    pdn_cfg = cfg.model.roi_head
+    assert pdn_cfg.loss_tiou.loss_weight == 1.0 and pdn_cfg.loss_cls.loss_weight == 1.0
+    pdn_cfg.update(in_channels=16, feat_channels=16)
+    pdn = MODELS.build(pdn_cfg)
+    logits = torch.tensor([[2.0, -1.0], [-0.5, 0.3], [0.0, 1.5], [1.0, -2.0]])
+    tiou = torch.tensor([0.9, 0.2, 0.55, 0.5])  # 0.5 itself is negative (tIoU > 0.5)
+    losses = pdn.loss_by_feat((logits, tiou), None, [])
+    mse = ((logits[:, 0].sigmoid() - tiou) ** 2).mean()
+    bce = F.binary_cross_entropy_with_logits(logits[:, 1], torch.tensor([1., 0., 1., 0.]))
+    torch.testing.assert_close(losses['loss_pdn_tiou'], mse)
+    torch.testing.assert_close(losses['loss_pdn_cls'], bce)
+    torch.testing.assert_close(sum(losses.values()), mse + 1.0 * bce)
+    # the former weighting stays reachable as a config option
+    pdn_cfg.loss_tiou.loss_weight = 10.0
+    old = MODELS.build(pdn_cfg).loss_by_feat((logits, tiou), None, [])
+    torch.testing.assert_close(old['loss_pdn_tiou'], 10 * mse)
+    torch.testing.assert_close(old['loss_pdn_cls'], bce)
+
+
 def test_predict_memory_bound_chunks_agree():
     torch.manual_seed(0)
     model = MODELS.build(small_cfg()).eval()

@@ -54,6 +54,11 @@ class RandomTruncate(BaseTransform):
     Tries up to ``max_tries`` random starts for one that keeps at least one action with
     ``min_gt_coverage`` of it inside; actions are truncated to the crop. Shorter sequences are
     left as they are (pad them with ``PadFeatures``).
+
+    Args:
+        seed: a private generator for this transform; ``None`` (default) draws from numpy's
+            global generator, which the run's ``randomness.seed`` seeds (and mmengine's
+            ``worker_init_fn`` per data-loader worker), so a run is reproducible from its seed.
     """
 
     def __init__(self, size: int, min_gt_coverage: float = 0.5, max_tries: int = 10,
@@ -61,7 +66,7 @@ class RandomTruncate(BaseTransform):
         self.size = int(size)
         self.min_gt_coverage = min_gt_coverage
         self.max_tries = max_tries
-        self.rng = np.random.default_rng(seed)
+        self.rng = None if seed is None else np.random.default_rng(seed)
 
     def transform(self, results: dict) -> dict:
         feats = results['feats']
@@ -71,7 +76,8 @@ class RandomTruncate(BaseTransform):
         segs = results.get('gt_segments', np.zeros((0, 2)))
         labels = results.get('gt_labels', np.zeros((0,), np.int64))
         for _ in range(self.max_tries):
-            start = int(self.rng.integers(0, t - self.size + 1))
+            start = (int(self.rng.integers(0, t - self.size + 1)) if self.rng is not None
+                     else int(np.random.randint(0, t - self.size + 1)))
             cropped, keep = crop_segments(segs, start, self.size, self.min_gt_coverage)
             if keep.any() or len(segs) == 0:
                 break

@@ -33,12 +33,23 @@ model = dict(
         loss_coarse_loc=dict(type='TIoULoss', loss_weight=10.0),
         loss_refine_cls=dict(type='SoftmaxFocalLoss', gamma=2.0, alpha=0.75, loss_weight=1.0),
         loss_refine_loc=dict(type='L1Loss', loss_weight=10.0),
-        loss_quality=dict(type='BinaryCrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
+        loss_quality=dict(type='BinaryCrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+        # refined-class loss averaged over the refined positives (authors' PN); 'coarse' =
+        # over the coarse positives (earlier)
+        refine_cls_avg='refined'),
     # boundary consistency learning on the frame-level feature (band: max(0.1 w, 2) positions)
     loss_boundary=dict(type='ActivationGuidedBoundaryLoss', loss_weight=1.0),
     loss_contrastive=dict(type='BoundaryContrastiveLoss', margin=1.0, loss_weight=0.1),
     band_ratio=0.1,
     min_band=2.0,
+    # activation-guided BCL also on the level-0 loc / cls boundary features, 0.1x each (AFSD's
+    # train.py); 0 = frame-level feature only (earlier)
+    bcl_level0_weight=0.1,
+    # boundary contrastive as AFSD's code: one contiguous background chunk moved into a random
+    # cut of an action, pooled over the boundary regions, triplets on the frame-level and the
+    # level-0 loc / cls boundary features weighted (1, 0.1, 0.1); earlier: 'range', (1.0,)
+    contrastive_mode='boundary',
+    contrastive_weights=(1.0, 0.1, 0.1),
     train_cfg=None,
     test_cfg=dict(
         sliding_window=dict(size=128, stride=64),

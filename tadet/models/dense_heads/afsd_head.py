@@ -23,6 +23,9 @@ def scale_grad(x: torch.Tensor, factor: float) -> torch.Tensor:
     return x * factor + x.detach() * (1.0 - factor)
 
 
+REFINE_CLS_AVG = ('refined', 'coarse')
+
+
 def _sub_cfg(cfg: Any, name: str, num_classes: Optional[int]) -> dict:
     if not isinstance(cfg, dict) or 'type' not in cfg:
         raise ValueError(f'AFSDHead: {name} must be a config dict with "type", got {cfg!r}')
@@ -58,6 +61,9 @@ class AFSDHead(BaseTADHead):
             head's towers (see ``AFSD``).
         assigner: ``AFSDAssigner`` config; refine_coder: ``AFSDRefineOffsetCoder`` config.
         loss_*: loss configs (weights are their ``loss_weight``).
+        refine_cls_avg: what the refined-class loss is averaged over: ``'refined'`` (the
+            number of refined positives, the authors' ``PN`` in ``multisegment_loss.py``) or
+            ``'coarse'`` (the number of coarse positives, this toolbox's earlier choice).
         init_cfg: mmengine init config.
     """
 
@@ -80,10 +86,15 @@ class AFSDHead(BaseTADHead):
                  loss_refine_cls: dict = dict(type='SoftmaxFocalLoss', gamma=2.0, alpha=0.75),
                  loss_refine_loc: dict = dict(type='L1Loss', loss_weight=10.0),
                  loss_quality: dict = dict(type='BinaryCrossEntropyLoss'),
+                 refine_cls_avg: str = 'refined',
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if class_agnostic:
             num_classes = 1
+        if refine_cls_avg not in REFINE_CLS_AVG:
+            raise ValueError(f'AFSDHead: refine_cls_avg must be one of {REFINE_CLS_AVG}, got '
+                             f'{refine_cls_avg!r}')
+        self.refine_cls_avg = refine_cls_avg
         self.class_agnostic = bool(class_agnostic)
         self.use_refinement = bool(use_refinement)
         if not 0.0 <= refine_feature_grad <= 1.0:
@@ -143,7 +154,9 @@ class AFSDHead(BaseTADHead):
         """``feats`` = (pyramid levels ``[B, C, T_l]``, frame-level feature ``[B, C_f, L_f]``),
         ``masks [B, L]`` (``L`` the window length). Outputs concatenated over levels:
         ``centres [N]``, ``coarse [B, N, 2]``, ``coarse_logits [B, N, C+1]`` and with
-        refinement ``offsets [B, N, 2]``, ``refine_logits [B, N, C+1]``, ``quality [B, N]``."""
+        refinement ``offsets [B, N, 2]``, ``refine_logits [B, N, C+1]``, ``quality [B, N]``
+        and the level-0 boundary features ``loc_boundary0`` / ``cls_boundary0``
+        ``[B, 2F, T_0]`` (read by the detector's boundary consistency losses)."""
         levels, frame = feats
         length = masks.shape[1]
         loc_feats, cls_feats, dists, logits = self.coarse_head(levels)
@@ -152,14 +165,27 @@ class AFSDHead(BaseTADHead):
                    coarse_logits=torch.cat([x.transpose(1, 2) for x in logits], dim=1))
         if self.refine_head is not None:
             g = self.refine_feature_grad
-            offsets, rlogits, quality = self.refine_head(
+            offsets, rlogits, quality, boundary0 = self.refine_head(
                 [scale_grad(f, g) for f in loc_feats], [scale_grad(f, g) for f in cls_feats],
                 frame, segs, length)
+            out['loc_boundary0'], out['cls_boundary0'] = boundary0
             out['offsets'] = torch.cat([x.transpose(1, 2) for x in offsets], dim=1)
             out['refine_logits'] = torch.cat([x.transpose(1, 2) for x in rlogits], dim=1)
             if quality[0] is not None:
                 out['quality'] = torch.cat([x[:, 0] for x in quality], dim=1)
         return out
+
+    def level0_boundary_features(self, level0: torch.Tensor
+                                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Level-0 boundary features of the loc and cls refinement branches alone (no coarse
+        outputs, no pooling): pyramid level 0 ``[B, C, T_0]`` -> ``([B, 2F, T_0],
+        [B, 2F, T_0])``; the gradient into the towers is scaled as in :meth:`forward`."""
+        if self.refine_head is None:
+            raise ValueError('AFSDHead: level-0 boundary features need the refinement head')
+        g = self.refine_feature_grad
+        return self.refine_head.boundary_features(
+            scale_grad(self.coarse_head.loc_tower(level0), g),
+            scale_grad(self.coarse_head.cls_tower(level0), g))
 
     @staticmethod
     def prior_valid(centres: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -199,11 +225,13 @@ class AFSDHead(BaseTADHead):
             return losses
         rlabels = torch.stack([r.refined_labels for r in results])
         rpos = rlabels >= 0
+        num_rpos = max(float(rpos.sum()), 1.0)
         losses['loss_refine_cls'] = self.loss_refine_cls(
-            outs['refine_logits'][valid], self._cls_targets(rlabels)[valid], avg_factor=num_pos)
+            outs['refine_logits'][valid], self._cls_targets(rlabels)[valid],
+            avg_factor=num_rpos if self.refine_cls_avg == 'refined' else num_pos)
         target = self.refine_coder.encode(coarse_d[rpos], matched[rpos])
         losses['loss_refine_loc'] = self.loss_refine_loc(
-            outs['offsets'][rpos], target, avg_factor=max(float(rpos.sum()), 1.0))
+            outs['offsets'][rpos], target, avg_factor=num_rpos)
         if 'quality' in outs:
             refined = self.refine_coder.decode(coarse_d, outs['offsets'].detach())
             q_target = segment_tiou(refined[pos], matched[pos], aligned=True)

@@ -1,5 +1,5 @@
 """AFSD's temporal feature pyramid and frame-level feature branch."""
-from typing import List, Optional
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -23,35 +23,61 @@ class AFSDPyramidNeck(nn.Module):
     the input, level ``i > 0`` = k3 stride-2 conv on level ``i - 1``; every conv + norm + ReLU.
     Level lengths ``T, ceil(T/2), ...`` (pad ``T`` to a multiple of ``2 ** (num_levels - 1)``).
 
+    Two taps (``in_channels`` a pair, end to end as AFSD's ``CoarsePyramid``): the input is a
+    pair ``([B, C_0, T_0], [B, C_1, T_1])`` of backbone stages (AFSD: I3D Mixed_4f at T/4 and
+    Mixed_5c at T/8); level 1 = 1x1 conv on the second tap, level 0 = 1x1 conv on the first
+    plus level 1 upsampled (nearest) to ``T_0``, levels ``i > 1`` = k3 stride-2 convs on level
+    ``i - 1``.
+
     Args:
-        in_channels: input channels (2048 for I3D RGB+flow, or the backbone's output channels).
+        in_channels: input channels (2048 for I3D RGB+flow, or the backbone's output channels),
+            or one per tap (two taps).
         channels: channels of every level (512).
         num_levels: number of levels (6).
         norm_cfg: norm of every conv (``dict(type='GN', num_groups=32)``).
     """
 
-    def __init__(self, in_channels: int = 2048, channels: int = 512, num_levels: int = 6,
+    def __init__(self, in_channels: Union[int, Sequence[int]] = 2048, channels: int = 512,
+                 num_levels: int = 6,
                  norm_cfg: Optional[dict] = dict(type='GN', num_groups=32)) -> None:
         super().__init__()
-        if num_levels < 1:
-            raise ValueError('AFSDPyramidNeck: num_levels must be >= 1')
+        taps = [in_channels] if isinstance(in_channels, int) else [int(c) for c in in_channels]
+        if len(taps) not in (1, 2):
+            raise ValueError(f'AFSDPyramidNeck: in_channels must be an int or a pair of '
+                             f'taps, got {in_channels!r}')
+        if num_levels < len(taps):
+            raise ValueError(f'AFSDPyramidNeck: num_levels must be >= {len(taps)}')
         norm_cfg = _check_norm(norm_cfg, 'AFSDPyramidNeck')
-        self.in_channels = int(in_channels)
+        self.in_channels = in_channels if isinstance(in_channels, int) else tuple(taps)
+        self.num_inputs = len(taps)
         self.channels = int(channels)
         self.num_levels = int(num_levels)
         self.levels = nn.ModuleList()
         for i in range(num_levels):
-            if i == 0:
-                self.levels.append(ConvBlock1d(in_channels, channels, 1, norm_cfg=norm_cfg))
+            if i < len(taps):
+                self.levels.append(ConvBlock1d(taps[i], channels, 1, norm_cfg=norm_cfg))
             else:
                 self.levels.append(ConvBlock1d(channels, channels, 3, stride=2,
                                                norm_cfg=norm_cfg))
 
-    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
-        feats = []
-        for level in self.levels:
-            x = level(x)
-            feats.append(x)
+    def forward(self, x: Union[torch.Tensor, Sequence[torch.Tensor]]) -> List[torch.Tensor]:
+        """``[B, C_in, T]`` (or the pair of taps) -> ``num_levels`` maps ``[B, channels,
+        T_l]``."""
+        if self.num_inputs == 1:
+            if not isinstance(x, torch.Tensor):
+                raise ValueError('AFSDPyramidNeck: one input tensor expected')
+            feats = []
+            for level in self.levels:
+                x = level(x)
+                feats.append(x)
+            return feats
+        if isinstance(x, torch.Tensor) or len(x) != 2:
+            raise ValueError('AFSDPyramidNeck: built for two taps, give a pair of tensors')
+        top = self.levels[1](x[1])
+        feats = [self.levels[0](x[0]) + F.interpolate(top, size=x[0].shape[-1], mode='nearest'),
+                 top]
+        for level in self.levels[2:]:
+            feats.append(level(feats[-1]))
         return feats
 
 

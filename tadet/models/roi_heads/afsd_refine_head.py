@@ -46,10 +46,13 @@ class _ProposalBranch(nn.Module):
         self.fuse = ConvBlock1d(4 * feat_channels, feat_channels, 1, norm_cfg=norm_cfg)
 
     def forward(self, level_feat, frame_pooled, level_regions, pool):
+        """-> (proposal feature ``[B, F, T_l]``, start/end boundary feature ``[B, 2F, T_l]``
+        before pooling: the one the authors' BCL also reads on level 0)."""
         point = self.point_conv(level_feat)
-        pooled = pool(self.boundary_conv(level_feat), level_regions)
+        boundary = self.boundary_conv(level_feat)
+        pooled = pool(boundary, level_regions)
         frame = self.frame_conv(frame_pooled)
-        return self.fuse(torch.cat([frame, pooled, point], dim=1))
+        return self.fuse(torch.cat([frame, pooled, point], dim=1)), boundary
 
 
 @MODELS.register_module()
@@ -108,11 +111,13 @@ class AFSDRefineHead(nn.Module):
 
     def forward(self, loc_feats: List[torch.Tensor], cls_feats: List[torch.Tensor],
                 frame_feat: torch.Tensor, segments: List[torch.Tensor],
-                window_length: float) -> Tuple[list, list, list]:
+                window_length: float) -> Tuple[list, list, list, tuple]:
         """Per level ``l``: coarse ``segments[l] [B, T_l, 2]`` (window snippets) ->
-        offsets ``[B, 2, T_l]``, logits ``[B, C+1, T_l]``, quality ``[B, 1, T_l]`` (or None)."""
+        offsets ``[B, 2, T_l]``, logits ``[B, C+1, T_l]``, quality ``[B, 1, T_l]`` (or None);
+        then the level-0 start/end boundary features of the loc and cls branches
+        ``([B, 2F, T_0], [B, 2F, T_0])`` (see :meth:`boundary_features`)."""
         frame_unit = float(window_length) / frame_feat.shape[-1]
-        offsets, logits, quality = [], [], []
+        offsets, logits, quality, boundary0 = [], [], [], None
         for lf, cf, seg in zip(loc_feats, cls_feats, segments):
             unit = float(window_length) / lf.shape[-1]
             level_regions = afsd_boundary_regions(seg, unit, self.inner_ratio, self.outer_ratio,
@@ -120,9 +125,19 @@ class AFSDRefineHead(nn.Module):
             frame_regions = afsd_boundary_regions(seg, frame_unit, self.inner_ratio,
                                                   self.outer_ratio, self.min_ext)
             frame_pooled = self.pool(frame_feat, frame_regions)
-            loc = self.loc_branch(lf, frame_pooled, level_regions, self.pool)
-            cls = self.cls_branch(cf, frame_pooled, level_regions, self.pool)
+            loc, loc_b = self.loc_branch(lf, frame_pooled, level_regions, self.pool)
+            cls, cls_b = self.cls_branch(cf, frame_pooled, level_regions, self.pool)
+            if boundary0 is None:
+                boundary0 = (loc_b, cls_b)
             offsets.append(self.loc_out(loc))
             logits.append(self.cls_out(cls))
             quality.append(self.quality_out(loc) if self.quality_out is not None else None)
-        return offsets, logits, quality
+        return offsets, logits, quality, boundary0
+
+    def boundary_features(self, loc_feat: torch.Tensor,
+                          cls_feat: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The start/end boundary features (the 1x1 conv to ``2F`` before boundary pooling;
+        first half start, second half end) of the loc and cls branches on one level:
+        ``[B, F_in, T]`` each -> ``([B, 2F, T], [B, 2F, T])``. The authors' BCL reads them on
+        level 0 (activation-guided, 0.1x; boundary contrastive, 0.1x each)."""
+        return self.loc_branch.boundary_conv(loc_feat), self.cls_branch.boundary_conv(cls_feat)

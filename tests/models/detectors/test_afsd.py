@@ -11,6 +11,7 @@ from tadet.models.layers import boundary_mean_pool_1d
 from tadet.models.roi_heads import afsd_boundary_regions
 from tadet.models.task_modules import (AFSDAssigner, AFSDRefineOffsetCoder,
                                        afsd_boundary_bands)
+from tadet.models.task_modules.afsd_splice import splice_background_positions
 from tadet.registry import MODELS
 
 from tadet_testing import make_data_samples, make_feature_batch
@@ -352,8 +353,9 @@ def test_splice_layout():
     masks = torch.ones(1, L, dtype=torch.bool)
     gt = [torch.tensor([[8., 24.], [36., 44.]])]
     torch.manual_seed(0)
-    spliced, smask, ranges = model._splice(x, masks, gt)
-    (a1s, a1e), (bgs, bge), (a2s, a2e) = ranges[0].tolist()
+    # contrastive_mode='range' (the earlier splice): background positions inserted mid-action
+    spliced, smask, segs, _ = splice_background_positions(x, masks, gt, 4)
+    (a1s, a1e), (a2s, a2e), (bgs, bge) = segs[0].long().tolist()
     assert (a1s, a1e, a2e) == (8, 16, 32) and bge - bgs == 8 and bgs == 16
     seq = spliced[0, 0]
     assert seq[:16].tolist() == list(range(16))

@@ -50,12 +50,18 @@ class DepthwiseAnchorFreeHead(A2NetAnchorFreeHead):
                      type='PointGenerator1d',
                      regress_ranges=((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 1e4))),
                  assigner: dict = dict(type='RegressRangeAssigner'),
+                 regress_unit: str = 'base',
+                 base_unit: float = 2.0,
+                 reg_avg: str = 'points',
+                 candidates: str = 'argmax',
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=30.0),
                  loss_reg: dict = dict(type='SmoothL1Loss', loss_weight=1.0),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(num_classes=num_classes, in_channels=in_channels,
                          feat_channels=feat_channels, num_convs=num_convs, kernel_size=3,
                          point_generator=point_generator, assigner=assigner,
+                         regress_unit=regress_unit, base_unit=base_unit, reg_avg=reg_avg,
+                         candidates=candidates,
                          loss_cls=loss_cls, loss_reg=loss_reg, init_cfg=init_cfg)
 
         # replace the parent's branches; forward / targets / losses stay the parent's

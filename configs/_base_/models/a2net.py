@@ -19,11 +19,25 @@ model = dict(
         in_channels=pyramid_channels,
         anchor_generator=dict(type='AnchorGenerator1d', scales=(0.5, 0.75, 1.0, 1.5, 2.0)),
         segment_coder=dict(type='DeltaCWSegmentCoder', center_scale=0.1, width_scale=0.1),
+        # authors' ab_match.py: each decoded prediction (adjusted anchor) takes the gt of
+        # highest tIoU with it; that tIoU (> 0.5) is the positive test and the overlap target
+        # (earlier variant: match_on='anchors', the default anchors)
+        match_on='decoded',
         assigner=dict(type='MaxTIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5),
-        sampler=dict(type='HardNegativeSampler', neg_pos_ratio=1.0, min_neg=0,
-                     hard_fraction=1.0),
+        # authors' loss.py, over the batch: all positives, all hard negatives (predicted
+        # overlap > 0.5), random easy negatives 1:1 to the positives (earlier variant:
+        # dict(type='HardNegativeSampler', neg_pos_ratio=1.0, min_neg=0, hard_fraction=1.0))
+        sampler=dict(type='OverlapHardNegativeSampler', hard_thr=0.5, easy_pos_ratio=1.0,
+                     no_pos_easy_fraction=0.5),
+        # smooth-L1 on the decoded (start, end) / window length of the positives (authors);
+        # earlier variant: reg_loss_space='deltas' (the coder's (dc, dw) targets)
+        reg_loss_space='normalized_se',
+        # one candidate per anchor: its argmax class, none when that is background (authors);
+        # earlier variant: candidates='per_class'
+        candidates='argmax',
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        loss_overlap=dict(type='MSELoss', use_sigmoid=True, loss_weight=10.0),
+        # on sigmoid(overlap logit); earlier variant: dict(type='MSELoss', loss_weight=10.0)
+        loss_overlap=dict(type='SmoothL1Loss', loss_weight=10.0),
         loss_reg=dict(type='SmoothL1Loss', loss_weight=10.0)),
     anchor_free_head=dict(
         type='A2NetAnchorFreeHead',
@@ -38,13 +52,21 @@ model = dict(
             regress_ranges=((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 1e4))),
         # a point takes the shortest gt containing its centre with a length in its range
         assigner=dict(type='RegressRangeAssigner'),
+        # distances in base units (2 window snippets), as the authors, so that the weight 30
+        # on the classification balances as in the paper; smooth-L1 summed over both ends per
+        # foreground point. Earlier variant: regress_unit='stride', reg_avg='coords'
+        regress_unit='base',
+        base_unit=2.0,
+        reg_avg='points',
+        candidates='argmax',
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=30.0),
         loss_reg=dict(type='SmoothL1Loss', loss_weight=1.0)),
     train_cfg=None,
     test_cfg=dict(
         sliding_window=dict(size=128, stride=64),
         window_batch_size=32,
-        # each head keeps its 300 best (segment, class) candidates above 0.001 per window
+        # each head keeps its 300 best candidates (one per prior: its argmax class) above 0.001
+        # per window
         pre_nms_topk=300,
         score_thr=0.001,
         # per-class hard NMS at tIoU 0.2 as in the authors' code; top 200 per video

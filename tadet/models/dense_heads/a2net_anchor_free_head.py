@@ -7,12 +7,12 @@ import torch.nn as nn
 from mmcv.cnn import Scale
 
 from tadet.models.layers import ConvBlock1d
-from tadet.models.post_processing import decode_class_scores
 from tadet.models.task_modules.prior_generators import prior_valid_mask
 from tadet.registry import MODELS, TASK_UTILS
 from tadet.structures import TADDataSample
 
-from .a2net_anchor_head import DEFAULT_PRE_NMS_TOPK, DEFAULT_SCORE_THR
+from .a2net_anchor_head import (CANDIDATE_MODES, DEFAULT_PRE_NMS_TOPK, DEFAULT_SCORE_THR,
+                                check_choice, class_candidates)
 from .base_tad_head import CANDIDATE_TEST_KEYS, BaseTADHead, unpack_gt_instances
 
 
@@ -22,13 +22,13 @@ class A2NetAnchorFreeHead(BaseTADHead):
 
     Per level a 1x1 conv to ``feat_channels`` + ReLU; then a classification branch and a
     regression branch shared over levels, each ``num_convs`` x (k3 conv + ReLU) + k3 conv (to
-    ``C + 1`` logits, background last, and to 2 distances). The distances (in units of the level
-    stride) are multiplied by a learnable per-level scale.
+    ``C + 1`` logits, background last, and to 2 distances). The distances (in
+    ``regress_unit``) are multiplied by a learnable per-level scale.
 
     Targets (see :meth:`get_targets`): the ``assigner`` (``RegressRangeAssigner``) makes a point
     foreground when its centre lies inside a ground truth whose length is in the level's
     ``regress_ranges`` (the shortest such ground truth if several); its regression targets are
-    the distances from the centre to both ends divided by the level stride.
+    the distances from the centre to both ends in ``regress_unit``.
 
     Args:
         num_classes: foreground classes ``C``.
@@ -39,6 +39,15 @@ class A2NetAnchorFreeHead(BaseTADHead):
         point_generator: ``TASK_UTILS`` config of a ``PointGenerator1d`` with ``regress_ranges``
             (window snippets, one ``(low, high)`` per level).
         assigner: ``TASK_UTILS`` config of the point assigner (``RegressRangeAssigner``).
+        regress_unit: ``'base'`` (authors: distances in base units, one base unit =
+            ``base_unit`` window snippets, the same unit on every level, so that the weights
+            30 / 1 of ``loss_cls`` / ``loss_reg`` balance as in the paper) or ``'stride'``
+            (earlier variant: distances divided by the level stride, O(1) on every level).
+        base_unit: window snippets per base unit (2: the neck's ``base_pool``).
+        reg_avg: ``'points'`` (authors: smooth-L1 summed over both ends, averaged over
+            foreground points) or ``'coords'`` (earlier variant: averaged over both ends too).
+        candidates: ``'argmax'`` (authors) or ``'per_class'``, see
+            :func:`tadet.models.dense_heads.a2net_anchor_head.class_candidates`.
         loss_cls / loss_reg: ``MODELS`` loss configs (A2Net weights 30 and 1).
         init_cfg: mmengine weight init config.
 
@@ -58,12 +67,23 @@ class A2NetAnchorFreeHead(BaseTADHead):
                      type='PointGenerator1d',
                      regress_ranges=((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 1e4))),
                  assigner: dict = dict(type='RegressRangeAssigner'),
+                 regress_unit: str = 'base',
+                 base_unit: float = 2.0,
+                 reg_avg: str = 'points',
+                 candidates: str = 'argmax',
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=30.0),
                  loss_reg: dict = dict(type='SmoothL1Loss', loss_weight=1.0),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_classes = int(num_classes)
         self.in_channels = tuple(in_channels)
+        name = type(self).__name__
+        self.regress_unit = check_choice(name, 'regress_unit', regress_unit, ('base', 'stride'))
+        if not base_unit > 0:
+            raise ValueError(f'{name}: base_unit must be positive, got {base_unit}')
+        self.base_unit = float(base_unit)
+        self.reg_avg = check_choice(name, 'reg_avg', reg_avg, ('points', 'coords'))
+        self.candidates = check_choice(name, 'candidates', candidates, CANDIDATE_MODES)
         self.point_generator = TASK_UTILS.build(point_generator)
         # fail at build time, not at the first batch, if ranges and levels disagree
         self.point_generator.level_ranges(len(self.in_channels))
@@ -107,6 +127,13 @@ class A2NetAnchorFreeHead(BaseTADHead):
                                                   cls.device)
         return cls, reg, points
 
+    def reg_unit(self, points: torch.Tensor) -> torch.Tensor:
+        """``points [N, 2]`` (centre, stride) -> ``[N, 1]`` window snippets per regression
+        unit (``base_unit`` or the point's stride)."""
+        if self.regress_unit == 'base':
+            return torch.full_like(points[:, 1:2], self.base_unit)
+        return points[:, 1:2]
+
     def get_targets(self, points: List[torch.Tensor], gt_segments: torch.Tensor,
                     gt_labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """One sample's targets.
@@ -116,7 +143,7 @@ class A2NetAnchorFreeHead(BaseTADHead):
             gt_segments: ``[K, 2]`` window snippets; ``gt_labels``: ``[K]``.
         Returns:
             labels ``[N]`` (class k, ``num_classes`` = background), distances ``[N, 2]`` (to start,
-            to end, in level strides; 0 for background).
+            to end, in ``regress_unit``; 0 for background).
         """
         ranges = self.point_generator.level_ranges(len(points), gt_segments.device)
         # each point reads its level's (low, high) length range
@@ -128,15 +155,15 @@ class A2NetAnchorFreeHead(BaseTADHead):
         if gt_segments.shape[0] == 0:
             return labels, pts.new_zeros(pts.shape[0], 2)
         gts = gt_segments.to(pts)[(res.gt_inds - 1).clamp(min=0)]  # [N, 2]
-        c, s = pts[:, 0], pts[:, 1]
-        d = torch.stack([c - gts[:, 0], gts[:, 1] - c], dim=1) / s[:, None]
+        c = pts[:, 0]
+        d = torch.stack([c - gts[:, 0], gts[:, 1] - c], dim=1) / self.reg_unit(pts)
         return labels, torch.where(fg[:, None], d, torch.zeros_like(d))
 
     def loss_by_feat(self, outs: Tuple[List[torch.Tensor], List[torch.Tensor]],
                      masks: torch.Tensor,
                      data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
         """``loss_af_cls``: CE over all valid points; ``loss_af_reg``: smooth L1 of the
-        stride-normalised distances on foreground points."""
+        distances (``regress_unit``) on foreground points (``reg_avg``)."""
         cls, reg, points = self._flat(outs, masks.shape[-1])
         centres = torch.cat([p[:, 0] for p in points])
         valid = prior_valid_mask(centres, masks)  # [B, N]
@@ -148,24 +175,25 @@ class A2NetAnchorFreeHead(BaseTADHead):
         loss_cls = self.loss_cls(cls[valid], labels[valid], avg_factor=max(int(valid.sum()), 1))
         fg = (labels < self.num_classes) & valid
         if fg.any():
-            loss_reg = self.loss_reg(reg[fg], dists[fg], avg_factor=int(fg.sum()) * 2)
+            per = 1 if self.reg_avg == 'points' else 2
+            loss_reg = self.loss_reg(reg[fg], dists[fg], avg_factor=int(fg.sum()) * per)
         else:
             loss_reg = reg.sum() * 0.0
         return dict(loss_af_cls=loss_cls, loss_af_reg=loss_reg)
 
     def predict_by_feat(self, outs: Tuple[List[torch.Tensor], List[torch.Tensor]],
                         masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
-        """Per window the best ``pre_nms_topk`` (point, class) candidates scoring above
-        ``score_thr``: dict(segments ``[N, 2]`` window snippets, scores ``[N]`` softmax
-        probabilities without background, labels ``[N]``); points centred on real snippets
-        only."""
+        """Per window the best ``pre_nms_topk`` candidates scoring above ``score_thr``:
+        dict(segments ``[N, 2]`` window snippets, scores ``[N]`` softmax probabilities, labels
+        ``[N]``); one per point (argmax class, none if background) or per (point, class), see
+        ``candidates``; points centred on real snippets only."""
         cls, reg, points = self._flat(outs, masks.shape[-1])
         pts = torch.cat(points)  # [N, 2]
         valid = prior_valid_mask(pts[:, 0], masks)
-        d = reg.clamp(min=0) * pts[None, :, 1:2]
+        d = reg.clamp(min=0) * self.reg_unit(pts)[None]
         segs = torch.stack([pts[None, :, 0] - d[..., 0], pts[None, :, 0] + d[..., 1]], dim=-1)
-        scores = cls.softmax(-1)[..., :self.num_classes]
+        probs = cls.softmax(-1)
         topk = self.get_test_cfg('pre_nms_topk', DEFAULT_PRE_NMS_TOPK)
         thr = self.get_test_cfg('score_thr', DEFAULT_SCORE_THR)
-        return [decode_class_scores(segs[b][valid[b]], scores[b][valid[b]], topk, thr)
-                for b in range(cls.shape[0])]
+        return [class_candidates(segs[b][valid[b]], probs[b][valid[b]], self.candidates, topk,
+                                 thr) for b in range(cls.shape[0])]

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from tadet.models.post_processing import decode_class_scores
+from tadet.models.task_modules.assigners import SegmentAssignResult
 from tadet.models.task_modules.prior_generators import prior_valid_mask
 from tadet.registry import MODELS, TASK_UTILS
 from tadet.structures import TADDataSample
@@ -16,6 +17,43 @@ from .base_tad_head import CANDIDATE_TEST_KEYS, BaseTADHead, unpack_gt_instances
 # candidates kept per window when test_cfg does not set pre_nms_topk / score_thr
 DEFAULT_PRE_NMS_TOPK = 1000
 DEFAULT_SCORE_THR = 0.0
+CANDIDATE_MODES = ('argmax', 'per_class')
+
+
+def check_choice(owner: str, name: str, value: str, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else a ValueError naming the option."""
+    if value not in choices:
+        raise ValueError(f'{owner}: {name} must be one of {tuple(choices)}, got {value!r}')
+    return value
+
+
+def class_candidates(segments: torch.Tensor, probs: torch.Tensor, mode: str, topk: int,
+                     score_thr: float, factor: Optional[torch.Tensor] = None
+                     ) -> Dict[str, torch.Tensor]:
+    """(segment, class) candidates of one window.
+
+    Args:
+        segments: ``[N, 2]``; probs: ``[N, C + 1]`` softmax, background last.
+        mode: ``'argmax'`` (A2Net authors: one candidate per prior, its argmax class, none when
+            the argmax is background; score = that probability) or ``'per_class'`` (every
+            foreground class of every prior).
+        topk / score_thr: ``test_cfg`` cut (``decode_class_scores``).
+        factor: ``[N]`` optional score multiplier (the anchor-based overlap).
+    Returns:
+        dict(segments ``[K, 2]``, scores ``[K]``, labels ``[K]``).
+    """
+    num_classes = probs.shape[-1] - 1
+    scores = probs[:, :num_classes]
+    if factor is not None:
+        scores = scores * factor[:, None]
+    if mode == 'argmax':
+        best = probs.argmax(-1)
+        fg = best < num_classes
+        # only the argmax class can pass any threshold
+        keep = torch.full_like(scores[fg], float('-inf'))
+        keep.scatter_(1, best[fg, None], scores[fg].gather(1, best[fg, None]))
+        segments, scores = segments[fg], keep
+    return decode_class_scores(segments, scores, topk, score_thr)
 
 
 @MODELS.register_module()
@@ -26,13 +64,25 @@ class A2NetAnchorHead(BaseTADHead):
         num_classes: foreground classes ``C`` (the head predicts ``C + 1``, background last).
         in_channels: channels of each pyramid level.
         kernel_size: of the per-level prediction conv (3).
-        anchor_generator / segment_coder / assigner / sampler: ``TASK_UTILS`` configs.
+        anchor_generator / segment_coder / assigner / sampler: ``TASK_UTILS`` configs. The
+            sampler is ``OverlapHardNegativeSampler`` (authors: all positives, all negatives with
+            predicted overlap > 0.5, random easy negatives 1:1, over the batch) or
+            ``HardNegativeSampler`` (earlier variant: per window, 1:1, highest CE first).
+        match_on: ``'decoded'`` (paper III-C / authors' ``ab_match.py``: each *decoded*
+            prediction takes the gt of highest tIoU with it; that tIoU is the positive test and
+            the overlap target) or ``'anchors'`` (earlier variant: the default anchors).
+        reg_loss_space: ``'normalized_se'`` (authors: ``loss_reg`` on the decoded (start, end)
+            of the positives divided by the window length, summed over both ends and averaged
+            over positives) or ``'deltas'`` (earlier variant: on the coder's encoded deltas,
+            averaged over coordinates).
+        candidates: ``'argmax'`` (authors) or ``'per_class'``, see :func:`class_candidates`.
         loss_cls / loss_overlap / loss_reg: ``MODELS`` loss configs (their ``loss_weight`` is the
-            weight in the detector's total loss: A2Net 1, 10, 10).
+            weight in the detector's total loss: A2Net 1, 10, 10). ``loss_overlap`` gets
+            ``sigmoid(overlap logit)`` (so a loss with its own ``use_sigmoid`` is rejected).
         init_cfg: mmengine weight init config.
 
-    Test-time ``test_cfg`` keys: ``pre_nms_topk`` (best (anchor, class) candidates kept per
-    window, default 1000) and ``score_thr`` (candidates at or below it are dropped, default 0).
+    Test-time ``test_cfg`` keys: ``pre_nms_topk`` (best candidates kept per window, default
+    1000) and ``score_thr`` (candidates at or below it are dropped, default 0).
     """
 
     TEST_CFG_KEYS = CANDIDATE_TEST_KEYS
@@ -47,20 +97,35 @@ class A2NetAnchorHead(BaseTADHead):
                                             width_scale=0.1),
                  assigner: dict = dict(type='MaxTIoUAssigner', pos_iou_thr=0.5,
                                        neg_iou_thr=0.5),
-                 sampler: dict = dict(type='HardNegativeSampler', neg_pos_ratio=1.0),
+                 sampler: dict = dict(type='OverlapHardNegativeSampler', hard_thr=0.5,
+                                      easy_pos_ratio=1.0),
+                 match_on: str = 'decoded',
+                 reg_loss_space: str = 'normalized_se',
+                 candidates: str = 'argmax',
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
-                 loss_overlap: dict = dict(type='MSELoss', use_sigmoid=True, loss_weight=10.0),
+                 loss_overlap: dict = dict(type='SmoothL1Loss', loss_weight=10.0),
                  loss_reg: dict = dict(type='SmoothL1Loss', loss_weight=10.0),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        name = type(self).__name__
         self.num_classes = int(num_classes)
         self.in_channels = tuple(in_channels)
+        self.match_on = check_choice(name, 'match_on', match_on, ('decoded', 'anchors'))
+        self.reg_loss_space = check_choice(name, 'reg_loss_space', reg_loss_space,
+                                           ('normalized_se', 'deltas'))
+        self.candidates = check_choice(name, 'candidates', candidates, CANDIDATE_MODES)
         self.anchor_generator = TASK_UTILS.build(anchor_generator)
         self.segment_coder = TASK_UTILS.build(segment_coder)
         self.assigner = TASK_UTILS.build(assigner)
         self.sampler = TASK_UTILS.build(sampler)
+        if getattr(self.sampler, 'hardness_key', None) not in ('overlap', 'bg_loss'):
+            raise ValueError(f'{name}: sampler {type(self.sampler).__name__} has no '
+                             f"hardness_key 'overlap' / 'bg_loss'")
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_overlap = MODELS.build(loss_overlap)
+        if getattr(self.loss_overlap, 'use_sigmoid', False):
+            raise ValueError(f'{name}: loss_overlap already receives sigmoid(overlap); '
+                             f'use_sigmoid=True would apply it twice')
         self.loss_reg = MODELS.build(loss_reg)
         self.num_anchors = self.anchor_generator.num_base_anchors
         # per anchor: C + 1 class logits, 1 overlap logit, 2 deltas
@@ -93,6 +158,24 @@ class A2NetAnchorHead(BaseTADHead):
         return torch.cat(self.anchor_generator.grid_anchors(
             [o.shape[-1] for o in outs], window_length, outs[0].device))
 
+    def _sample(self, results: List[SegmentAssignResult], hardness: torch.Tensor
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-sample assignments + hardness ``[B, N]`` -> (batch, prior) indices of the
+        positives and of the sampled negatives: ``pos_b, pos_i, neg_b, neg_i``."""
+        n = hardness.shape[1]
+        if getattr(self.sampler, 'batch_level', False):
+            res = SegmentAssignResult(torch.cat([r.gt_inds for r in results]),
+                                      torch.cat([r.max_tious for r in results]),
+                                      torch.cat([r.labels for r in results]))
+            pos, neg = self.sampler.sample(res, hardness.reshape(-1))
+            return pos // n, pos % n, neg // n, neg % n
+        out = [[], [], [], []]
+        for b, res in enumerate(results):
+            pos, neg = self.sampler.sample(res, hardness[b])
+            for lst, v in zip(out, (torch.full_like(pos, b), pos, torch.full_like(neg, b), neg)):
+                lst.append(v)
+        return tuple(torch.cat(v) for v in out)
+
     def loss_by_feat(self, outs: List[torch.Tensor], masks: torch.Tensor,
                      data_samples: Sequence[TADDataSample]) -> Dict[str, torch.Tensor]:
         """Args:
@@ -100,59 +183,63 @@ class A2NetAnchorHead(BaseTADHead):
             masks: ``[B, L]`` True = real snippet.
             data_samples: ground truth in window snippets.
         Returns:
-            ``loss_ab_cls`` (CE on sampled positives + hard negatives), ``loss_ab_overlap``
-            (sigmoid(overlap) vs the anchor's max tIoU on the same anchors), ``loss_ab_reg``
-            (smooth L1 on the positives' encoded deltas).
+            ``loss_ab_cls`` (CE on the sampled priors), ``loss_ab_overlap`` (sigmoid(overlap)
+            vs the prior's max tIoU, detached, on the same priors), ``loss_ab_reg`` (on the
+            positives, see ``reg_loss_space``).
         """
         cls, overlap, deltas = self._flat_outputs(outs)
-        anchors = self.anchors(outs, masks.shape[-1])
+        length = masks.shape[-1]
+        anchors = self.anchors(outs, length)
+        segs = self.segment_coder.decode(anchors[None].expand_as(deltas), deltas)  # [B, N, 2]
+        priors = (segs.detach() if self.match_on == 'decoded'
+                  else anchors[None].expand_as(segs))
         gt_segments, gt_labels = unpack_gt_instances(data_samples, anchors.device,
                                                     label_rule='specific')
         valid = prior_valid_mask(anchors, masks)
-        # hardness of a negative = its CE against background (detached, only for ranking)
-        bg_loss = -torch.log_softmax(cls.detach(), dim=-1)[..., self.num_classes]
-        sel_b, sel_i, sel_lab, sel_tiou = [], [], [], []
-        pos_b, pos_i, pos_tgt = [], [], []
-        for b in range(cls.shape[0]):
-            res = self.assigner.assign(anchors, gt_segments[b].to(anchors), gt_labels[b],
-                                       valid[b])
-            pos, neg = self.sampler.sample(res, bg_loss[b])
-            idx = torch.cat([pos, neg])
-            sel_b.append(torch.full_like(idx, b))
-            sel_i.append(idx)
-            sel_lab.append(torch.cat([res.labels[pos],
-                                      torch.full_like(neg, self.num_classes)]))
-            sel_tiou.append(res.max_tious[idx])
-            if pos.numel():
-                gts = gt_segments[b].to(anchors)[res.gt_inds[pos] - 1]
-                pos_b.append(torch.full_like(pos, b))
-                pos_i.append(pos)
-                pos_tgt.append(self.segment_coder.encode(anchors[pos], gts))
-        sel_b, sel_i = torch.cat(sel_b), torch.cat(sel_i)
+        results = [self.assigner.assign(priors[b], gt_segments[b].to(anchors), gt_labels[b],
+                                        valid[b]) for b in range(cls.shape[0])]
+        pred_overlap = overlap.sigmoid()
+        if self.sampler.hardness_key == 'overlap':
+            hardness = pred_overlap.detach()
+        else:  # CE against background (detached, only for ranking)
+            hardness = -torch.log_softmax(cls.detach(), dim=-1)[..., self.num_classes]
+        pb, pi, nb, ni = self._sample(results, hardness)
+        labels = torch.stack([r.labels for r in results])  # [B, N]
+        tious = torch.stack([r.max_tious for r in results]).to(overlap)  # detached targets
+        sel_b, sel_i = torch.cat([pb, nb]), torch.cat([pi, ni])
         num_sel = max(sel_i.numel(), 1)
-        loss_cls = self.loss_cls(cls[sel_b, sel_i], torch.cat(sel_lab), avg_factor=num_sel)
-        loss_overlap = self.loss_overlap(overlap[sel_b, sel_i], torch.cat(sel_tiou),
+        sel_lab = torch.cat([labels[pb, pi], torch.full_like(ni, self.num_classes)])
+        loss_cls = self.loss_cls(cls[sel_b, sel_i], sel_lab, avg_factor=num_sel)
+        loss_overlap = self.loss_overlap(pred_overlap[sel_b, sel_i], tious[sel_b, sel_i],
                                          avg_factor=num_sel)
-        if pos_i:
-            pb, pi = torch.cat(pos_b), torch.cat(pos_i)
-            tgt = torch.cat(pos_tgt)
-            loss_reg = self.loss_reg(deltas[pb, pi], tgt, avg_factor=tgt.numel())
+        if pi.numel():
+            matched = torch.stack([  # [B, N, 2] each prior's gt (any row for non-positives)
+                g.to(anchors)[(r.gt_inds - 1).clamp(min=0)] if g.shape[0]
+                else anchors.new_zeros(anchors.shape) for g, r in zip(gt_segments, results)])
+            gts = matched[pb, pi]  # [P, 2]
+            if self.reg_loss_space == 'normalized_se':
+                loss_reg = self.loss_reg(segs[pb, pi] / length, gts / length,
+                                         avg_factor=pi.numel())
+            else:
+                tgt = self.segment_coder.encode(anchors[pi], gts)
+                loss_reg = self.loss_reg(deltas[pb, pi], tgt, avg_factor=tgt.numel())
         else:  # no positive in the batch: zero that keeps the graph
             loss_reg = deltas.sum() * 0.0
         return dict(loss_ab_cls=loss_cls, loss_ab_overlap=loss_overlap, loss_ab_reg=loss_reg)
 
     def predict_by_feat(self, outs: List[torch.Tensor],
                         masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
-        """Per window the best ``pre_nms_topk`` (anchor, class) candidates scoring above
-        ``score_thr``: dict(segments ``[N, 2]`` window snippets, scores ``[N]``, labels
-        ``[N]``). Score = ``softmax`` class probability (background dropped) times
-        ``sigmoid(overlap)``; only anchors centred on real snippets."""
+        """Per window the best ``pre_nms_topk`` candidates scoring above ``score_thr``:
+        dict(segments ``[N, 2]`` window snippets, scores ``[N]``, labels ``[N]``). Score =
+        ``softmax`` class probability times ``sigmoid(overlap)``; one candidate per anchor (its
+        argmax class, none if background) or one per (anchor, class), see ``candidates``; only
+        anchors centred on real snippets."""
         cls, overlap, deltas = self._flat_outputs(outs)
         anchors = self.anchors(outs, masks.shape[-1])
         valid = prior_valid_mask(anchors, masks)
         segs = self.segment_coder.decode(anchors[None].expand_as(deltas), deltas)
-        scores = cls.softmax(-1)[..., :self.num_classes] * overlap.sigmoid()[..., None]
+        probs, factor = cls.softmax(-1), overlap.sigmoid()
         topk = self.get_test_cfg('pre_nms_topk', DEFAULT_PRE_NMS_TOPK)
         thr = self.get_test_cfg('score_thr', DEFAULT_SCORE_THR)
-        return [decode_class_scores(segs[b][valid[b]], scores[b][valid[b]], topk, thr)
-                for b in range(cls.shape[0])]
+        return [class_candidates(segs[b][valid[b]], probs[b][valid[b]], self.candidates, topk,
+                                 thr, factor[b][valid[b]]) for b in range(cls.shape[0])]

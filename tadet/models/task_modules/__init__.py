@@ -2,7 +2,7 @@ from .assigners import (MaxTIoUAssigner, RegressRangeAssigner,  # noqa: F401
                         SegmentAssignResult)
 from .prior_generators import (AnchorGenerator1d, PointGenerator1d,  # noqa: F401
                                prior_valid_mask)
-from .samplers import HardNegativeSampler  # noqa: F401
+from .samplers import HardNegativeSampler, OverlapHardNegativeSampler  # noqa: F401
 from .segment_coder import DeltaCWSegmentCoder  # noqa: F401
 from .tiou import segment_cw_to_se, segment_se_to_cw, segment_tiou  # noqa: F401
 from .afsd_assigner import (AFSDAssigner, AFSDAssignResult,  # noqa: F401

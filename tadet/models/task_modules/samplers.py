@@ -19,7 +19,14 @@ class HardNegativeSampler:
         hard_fraction: share of the negatives taken by hardness (highest score first); the rest
             are drawn at random from the remaining negatives (1.0 = pure hard mining).
         max_pos: cap on positives (random subset); -1 keeps all.
+
+    Per window; the head passes each prior's classification loss against background as its
+    hardness (``hardness_key``). A2Net's earlier (non-authors') sampling; the authors' is
+    :class:`OverlapHardNegativeSampler`.
     """
+
+    hardness_key = 'bg_loss'
+    batch_level = False
 
     def __init__(self, neg_pos_ratio: float = 1.0, min_neg: int = 0, hard_fraction: float = 1.0,
                  max_pos: int = -1) -> None:
@@ -69,3 +76,59 @@ class HardNegativeSampler:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(neg_pos_ratio={self.neg_pos_ratio}, '
                 f'min_neg={self.min_neg}, hard_fraction={self.hard_fraction})')
+
+
+@TASK_UTILS.register_module()
+class OverlapHardNegativeSampler:
+    """A2Net authors' sampling (``lib/core/loss.py``), over the whole batch at once.
+
+    Samples = all positives, all *hard* negatives (negatives whose predicted overlap is above
+    ``hard_thr``) and ``easy_pos_ratio`` easy negatives per positive drawn at random from the
+    remaining negatives. Without any positive in the batch, ``no_pos_easy_fraction`` of the
+    easy negatives are drawn (the authors: half).
+
+    Args:
+        hard_thr: predicted overlap above which a negative is hard (0.5).
+        easy_pos_ratio: random easy negatives per positive (1.0, i.e. 1:1).
+        no_pos_easy_fraction: share of the easy negatives drawn when there is no positive.
+    """
+
+    #: the head passes the predicted overlap (in [0, 1]) as the hardness of each prior
+    hardness_key = 'overlap'
+    #: the head samples over all windows and levels of the batch at once
+    batch_level = True
+
+    def __init__(self, hard_thr: float = 0.5, easy_pos_ratio: float = 1.0,
+                 no_pos_easy_fraction: float = 0.5) -> None:
+        if easy_pos_ratio < 0 or not 0.0 <= no_pos_easy_fraction <= 1.0:
+            raise ValueError('OverlapHardNegativeSampler: easy_pos_ratio >= 0 and '
+                             '0 <= no_pos_easy_fraction <= 1 required')
+        self.hard_thr = float(hard_thr)
+        self.easy_pos_ratio = float(easy_pos_ratio)
+        self.no_pos_easy_fraction = float(no_pos_easy_fraction)
+
+    def sample(self, assign_result: SegmentAssignResult, pred_overlap: torch.Tensor
+               ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Args:
+            assign_result: ``gt_inds [N]`` (-1 ignore, 0 negative, > 0 positive).
+            pred_overlap: ``[N]`` predicted overlap in [0, 1] (detached here).
+        Returns:
+            ``pos_inds [P]``, ``neg_inds [Q]`` (hard and easy negatives, sorted).
+        """
+        pos_inds = torch.nonzero(assign_result.pos_mask).squeeze(1)
+        neg = assign_result.neg_mask
+        hard = neg & (pred_overlap.detach() > self.hard_thr)
+        easy = torch.nonzero(neg & ~hard).squeeze(1)
+        if pos_inds.numel():
+            num_easy = int(round(self.easy_pos_ratio * pos_inds.numel()))
+        else:
+            num_easy = int(round(self.no_pos_easy_fraction * easy.numel()))
+        num_easy = min(num_easy, easy.numel())
+        easy = easy[torch.randperm(easy.numel(), device=easy.device)[:num_easy]]
+        neg_inds = torch.cat([torch.nonzero(hard).squeeze(1), easy]).sort().values
+        return pos_inds, neg_inds
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(hard_thr={self.hard_thr}, '
+                f'easy_pos_ratio={self.easy_pos_ratio}, '
+                f'no_pos_easy_fraction={self.no_pos_easy_fraction})')

@@ -76,9 +76,15 @@ def test_anchor_free_scale_assignment_per_level():
     assert fg(3) == [2, 3]
     assert (per_level[3][[2, 3]] == 1).all()
     assert (per_level[5] == 2).all()
-    # distances to both ends in level strides
+    # distances to both ends in base units (2 window snippets) on every level, as the authors
     d = torch.split(dists, [64, 32, 16, 8, 4, 2])
     torch.testing.assert_close(d[0][5], torch.tensor([0.5, 1.0]))
+    torch.testing.assert_close(d[3][3], torch.tensor([8.0, 2.0]))
+    torch.testing.assert_close(d[5][0], torch.tensor([16.0, 48.0]))
+    # earlier variant: in level strides
+    head.regress_unit = 'stride'
+    d = torch.split(head.get_targets(points, gts, torch.tensor([0, 1, 2]))[1],
+                    [64, 32, 16, 8, 4, 2])
     torch.testing.assert_close(d[3][3], torch.tensor([1.0, 0.25]))
     torch.testing.assert_close(d[5][0], torch.tensor([0.5, 1.5]))
 
@@ -100,7 +106,8 @@ def test_anchor_head_sampling_one_to_one():
     anchors = head.anchors(feats, 128)
     assert anchors.shape == (126 * 5, 2)
     res = head.assigner.assign(anchors, torch.tensor(GTS[1][0]), torch.tensor(GTS[1][1]))
-    pos, neg = head.sampler.sample(res, torch.rand(len(anchors)))
+    # no predicted overlap above 0.5: no hard negatives, random easy ones 1:1
+    pos, neg = head.sampler.sample(res, torch.zeros(len(anchors)))
     assert pos.numel() > 0 and pos.numel() == neg.numel()
     assert (res.max_tious[pos] > 0.5).all() and (res.max_tious[neg] < 0.5).all()
 
@@ -129,6 +136,8 @@ def test_train_step_and_predict_both_branches():
         opt.step()
     assert total.item() < 0.5 * first
     model.eval()
+    for head in (model.anchor_head, model.anchor_free_head):  # the per-(prior, class) variant
+        head.candidates = 'per_class'
     # window level: both branches contribute (segment, class) candidates
     feats = model.extract_feat(x, masks)
     with torch.no_grad():

@@ -185,3 +185,27 @@ def test_hard_negative_sampler_options():
     assert neg.numel() == 3
     with pytest.raises(ValueError):
         HardNegativeSampler(hard_fraction=2.0)
+
+
+def test_overlap_hard_negative_sampler_authors_rule():
+    from tadet.models.task_modules import OverlapHardNegativeSampler, SegmentAssignResult
+    torch.manual_seed(0)
+    # prior 0 positive; 1 and 5 negatives predicting overlap > 0.5 (hard); 2-4 easy; 6 ignored
+    gt_inds = torch.tensor([1, 0, 0, 0, 0, 0, -1])
+    res = SegmentAssignResult(gt_inds, torch.zeros(7), torch.full((7,), -1))
+    overlap = torch.tensor([.9, .9, .2, .2, .2, .6, .9])
+    s = OverlapHardNegativeSampler()
+    pos, neg = s.sample(res, overlap)
+    assert pos.tolist() == [0]
+    assert {1, 5} <= set(neg.tolist()) and neg.numel() == 3  # all hard + 1 easy (1:1)
+    assert set(neg.tolist()) - {1, 5} <= {2, 3, 4} and 6 not in neg.tolist()
+    # exactly 0.5 is not hard (strictly above)
+    _, neg = s.sample(res, torch.full((7,), 0.5))
+    assert neg.numel() == 1
+    # no positive: half of the easy negatives at random (the authors' rule)
+    res = SegmentAssignResult(torch.zeros(6, dtype=torch.long), torch.zeros(6),
+                              torch.full((6,), -1))
+    pos, neg = s.sample(res, torch.zeros(6))
+    assert pos.numel() == 0 and neg.numel() == 3
+    with pytest.raises(ValueError):
+        OverlapHardNegativeSampler(no_pos_easy_fraction=2.0)

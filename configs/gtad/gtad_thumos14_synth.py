@@ -1,8 +1,10 @@
 # CPU-sized G-TAD on THUMOS14 annotations with synthetic 64-d features (window 128, proposals up
 # to 64 snippets): the paper's structure (GCNeXt encoder, TEM, GCNeXt + SGAlign + 2D convs,
-# BMN's losses) with 64 channels (cardinality 8 x 4), 8 align channels, 4 inner + 2 context bins
-# (one point each), 2D convs 32 -> 16 and a short schedule; class labels from the snippet
-# classification head. See README.md for timings (4 + 4 bins x 2 points: +0.8 mAP, +11% CPU time).
+# BMN's losses) with 64 channels (cardinality 8 x 4), 8 align channels, SGAlign with 4 feature
+# + 4 semantic-context bins (one point each), 2D convs 32 -> 16 and a short schedule; class
+# labels from the snippet classification head. See README.md for timings (the former plain
+# alignment: align=dict(_delete_=True, type='ProposalAlign1d', inner_bins=4, context_bins=2,
+# sampling_ratio=1)).
 _base_ = ['../_base_/models/gtad.py', '../_base_/datasets/thumos14_synth.py',
           '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
 
@@ -10,7 +12,7 @@ ch = 64
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=ch, groups=8),
     proposal_head=dict(in_channels=ch, groups=8, align_channels=8,
-                       align=dict(inner_bins=4, context_bins=2, sampling_ratio=1),
+                       align=dict(temporal_bins=4, semantic_bins=4, sampling_ratio=1),
                        mid_channels=32, map_channels=16, num_map_convs=2,
                        tem_head=dict(in_channels=ch, feat_channels=ch)),
     cls_head=dict(in_channels=ch, feat_channels=ch),

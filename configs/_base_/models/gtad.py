@@ -1,9 +1,12 @@
 # G-TAD (Xu et al., CVPR 2020) with the paper's hyper-parameters: input k3 conv (256, 4 groups)
 # + one GCNeXt block (k = 3 semantic neighbours, cardinality 32, width 4 per group), TEM on it;
-# detection head: one more GCNeXt block, SGAlign of every (start, duration) cell (16 bins inside
-# + 16 context bins over the segment extended by half its length on each side), 512 -> 128 ->
-# 2 x 3x3 -> 2 maps; BMN's targets and losses (TEM + 10 * reg + cls). THUMOS14 windows of 128
-# snippets with proposals up to 64 snippets; class labels from a snippet classification head.
+# detection head: one more GCNeXt block, SGAlign of every (start, duration) cell (authors'
+# goi_style=1: over the cell extended by half its length on each side, 16 bins of the features
+# + 16 bins of their semantic context = features averaged over the k = 3 nearest snippets in
+# feature space; align=dict(type='ProposalAlign1d', inner_bins=16, context_bins=16,
+# context_ratio=0.5, _delete_=True) is the former plain alignment), 512 -> 128 -> 2 x 3x3 ->
+# 2 maps; BMN's targets and losses (TEM + 10 * reg + cls). THUMOS14 windows of 128 snippets
+# with proposals up to 64 snippets; class labels from a snippet classification head.
 num_classes = 20
 feat_channels = 256
 max_duration = 64
@@ -17,7 +20,7 @@ model = dict(
                       num_convs=1, groups=4, region_width=3.0,
                       loss=dict(type='BalancedBCELoss', pos_thr=0.5)),
         num_blocks=1, k=3, groups=32, width_per_group=4, align_channels=feat_channels,
-        align=dict(type='ProposalAlign1d', inner_bins=16, context_bins=16, context_ratio=0.5),
+        align=dict(type='SGAlign1d', temporal_bins=16, semantic_bins=16, context_ratio=0.5, k=3),
         mid_channels=512, map_channels=128, num_map_convs=2,
         reg_high_thr=0.7, reg_low_thr=0.3,
         loss_cls=dict(type='BalancedBCELoss', pos_thr=0.9, loss_weight=1.0),

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from tadet.models.layers import ConvBlock1d
+from tadet.models.layers.proposal_align import SGAlign1d
 from tadet.models.necks.gcnext import GCNeXt
 from tadet.models.task_modules.grid_targets import grid_segments
 from tadet.registry import MODELS
@@ -16,12 +17,17 @@ from .grid_map_head import GridMapHead, build_map_convs
 @MODELS.register_module()
 class GTADHead(GridMapHead):
     """G-TAD's TEM + detection head. ``feats [B, C, T]`` -> ``num_blocks`` GCNeXt blocks ->
-    1x1 conv to ``align_channels`` + ReLU -> SGAlign of every grid cell (``ProposalAlign1d``:
-    RoIAlign bins inside the segment plus context bins over the segment extended on both
-    sides) -> flattened, linear to ``mid_channels`` + ReLU (G-TAD's first 1x1 conv) -> 1x1
-    conv to ``map_channels`` + ReLU -> ``num_map_convs`` x (3x3 conv + ReLU) -> 1x1 conv +
-    sigmoid -> ``[B, 2, D, T]`` (classification, regression confidence). Cells ending after
-    the window are zero features.
+    1x1 conv to ``align_channels`` + ReLU -> SGAlign of every grid cell -> flattened, linear to
+    ``mid_channels`` + ReLU (G-TAD's first 1x1 conv) -> 1x1 conv to ``map_channels`` + ReLU ->
+    ``num_map_convs`` x (3x3 conv + ReLU) -> 1x1 conv + sigmoid -> ``[B, 2, D, T]``
+    (classification, regression confidence). Cells ending after the window are zero features.
+
+    SGAlign (default, the authors' ``goi_style=1``: ``SGAlign1d``): over each cell extended by
+    half its length on both sides, RoIAlign bins of the features and bins of their semantic
+    context, each snippet's features averaged over its ``k`` nearest snippets in feature space;
+    the kNN graph is that of the last GCNeXt block's output (before the 1x1 reduction), padded
+    snippets are never neighbours. Plain option: ``align=dict(type='ProposalAlign1d', ...)``
+    (inner bins over the cell + context bins over the extended cell, features only).
 
     Targets, losses and candidate decoding are BMN's (:class:`GridMapHead`): balanced BCE on
     tIoU > 0.9 and MSE on the tIoU with high / medium / low sampling.
@@ -33,7 +39,8 @@ class GTADHead(GridMapHead):
         num_blocks: GCNeXt blocks before the alignment (G-TAD: 1).
         k / groups / width_per_group: GCNeXt settings.
         align_channels: channels entering the alignment.
-        align: ``ProposalAlign1d`` config (inner bins, context bins, context ratio).
+        align: ``SGAlign1d`` config (temporal bins, semantic bins, context ratio, semantic
+            ``k``; G-TAD: 16, 16, 0.5, 3) or ``ProposalAlign1d`` config (plain features).
         mid_channels / map_channels / num_map_convs: 2D stack (G-TAD: 512 / 128 / 2).
         reg_high_thr / reg_low_thr: bands of the regression sampling.
         loss_cls / loss_reg: loss configs.
@@ -53,14 +60,16 @@ class GTADHead(GridMapHead):
         self.blocks = nn.ModuleList(
             GCNeXt(in_channels, k, groups, width_per_group) for _ in range(num_blocks))
         self.reduce = ConvBlock1d(in_channels, align_channels, 1)
-        self.align = MODELS.build(align or dict(type='ProposalAlign1d', inner_bins=16,
-                                                context_bins=16, context_ratio=0.5))
+        self.align = MODELS.build(align or dict(type='SGAlign1d', temporal_bins=16,
+                                                semantic_bins=16, context_ratio=0.5, k=3))
         self.cell_fc = nn.Linear(align_channels * self.align.num_bins, mid_channels)
         self.map_convs = build_map_convs(mid_channels, map_channels, num_map_convs)
 
-    def cell_features(self, x: torch.Tensor) -> torch.Tensor:
+    def cell_features(self, x: torch.Tensor, graph_x: Optional[torch.Tensor] = None,
+                      masks: Optional[torch.Tensor] = None) -> torch.Tensor:
         """SGAlign of all cells: ``x [B, C', T]`` -> ``[B, mid_channels, D, T]`` (after ReLU;
-        zeros at cells that end after the window)."""
+        zeros at cells that end after the window). ``graph_x [B, C'', T]`` (default ``x``) and
+        ``masks [B, T]`` define the semantic kNN graph of ``SGAlign1d``."""
         B, _, T = x.shape
         D = self.max_duration
         segs, valid = grid_segments(T, D, x.device)
@@ -69,8 +78,13 @@ class GTADHead(GridMapHead):
         batch_idx = torch.arange(B, device=x.device, dtype=x.dtype).repeat_interleave(
             cells.shape[0])
         rois = torch.cat([batch_idx[:, None], cells.repeat(B, 1)], dim=1)
-        feats = self.align(x, rois).flatten(1)                         # [B*Nc, C'*bins]
-        feats = torch.relu(self.cell_fc(feats)).reshape(B, cell_idx.numel(), -1)
+        if isinstance(self.align, SGAlign1d):
+            # the semantic context once per window, shared by all its cells
+            semantic = self.align.semantic_features(x, graph_x, masks)
+            feats = self.align(x, rois, semantic=semantic)
+        else:
+            feats = self.align(x, rois)
+        feats = torch.relu(self.cell_fc(feats.flatten(1))).reshape(B, cell_idx.numel(), -1)
         out = feats.new_zeros((B, D * T, feats.shape[-1]))
         out[:, cell_idx] = feats
         # [B, D*T, M] viewed as [B, M, D, T] in channels-last memory
@@ -82,4 +96,4 @@ class GTADHead(GridMapHead):
         x = feats
         for block in self.blocks:
             x = block(x, masks)
-        return self.map_convs(self.cell_features(self.reduce(x))).sigmoid()
+        return self.map_convs(self.cell_features(self.reduce(x), x, masks)).sigmoid()

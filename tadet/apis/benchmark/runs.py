@@ -195,7 +195,10 @@ def train_and_test_parallel(spec_path: str, spec: Config, runs: Sequence[tuple],
     import concurrent.futures as cf
     import multiprocessing as mp
     futures = {}
-    with cf.ProcessPoolExecutor(num_jobs, mp_context=mp.get_context('spawn')) as pool:
+    # max_tasks_per_child=1: a worker serves one run, so every run really starts from a fresh
+    # interpreter (no state, and no code imported earlier, carried over from the previous run)
+    with cf.ProcessPoolExecutor(num_jobs, mp_context=mp.get_context('spawn'),
+                                max_tasks_per_child=1) as pool:
         for m, s in runs:
             log_file = osp.join(run_dir(spec.work_dir, m['name'], s), 'run.log')
             fut = pool.submit(_train_and_test_worker, spec_path, spec.work_dir, dict(m), s,

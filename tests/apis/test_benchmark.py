@@ -171,6 +171,9 @@ def test_run_status_from_log(tmp_path):
     with open(log, 'a') as f:
         f.write('x - INFO - Epoch(test) [150/210]    eta: 0:00:12  time: 0.1\n')
     assert _run_status(str(log)) == 'test [150/210] eta 0:00:12'
+    # iteration-based loops (the snippet baseline)
+    log.write_text('x - INFO - Iter(train) [ 600/1500]  lr: 1e-3  eta: 0:06:00  time: 0.4\n')
+    assert _run_status(str(log)) == 'train [ 600/1500] eta 0:06:00'
 
 
 def test_parallel_run_failure_names_the_run(bench, tmp_path, capsys):

@@ -148,7 +148,8 @@ def run_one(spec: Config, method: dict, seed: int, profile_length: int,
     return result
 
 
-_STATUS = re.compile(r'Epoch\((train|test)\)\s*((?:\[\d+\])?\[\s*\d+/\d+\])')
+# epoch-based loops log "Epoch(train) [3][ 50/164]", iteration-based ones "Iter(train) [ 600/1500]"
+_STATUS = re.compile(r'(?:Epoch|Iter)\((train|val|test)\)\s*((?:\[\d+\])?\[\s*\d+/\d+\])')
 _ETA = re.compile(r'eta: (\S+)')
 
 

@@ -46,10 +46,22 @@ class ProposalClassFusion:
     Args:
         clip_to_valid: read the class probabilities of the real snippets only (padded snippets
             at the window's end are not averaged into a proposal that reaches them).
+        class_scores: ``'mean'``: the mean foreground probabilities inside the proposal;
+            ``'normalized'``: the same renormalised over the foreground classes (they sum to 1),
+            so the class score says *which* class and the proposal score alone says how well
+            the segment fits an action. With ``'mean'`` the class score also grows as a proposal
+            shrinks into the action's core (boundary snippets are less sure), which ranks short
+            proposals above well-fitting ones (docs/benchmark.md, boundary bias).
     """
 
-    def __init__(self, clip_to_valid: bool = True) -> None:
+    CLASS_SCORES = ('mean', 'normalized')
+
+    def __init__(self, clip_to_valid: bool = True, class_scores: str = 'mean') -> None:
+        if class_scores not in self.CLASS_SCORES:
+            raise ValueError(f'ProposalClassFusion: class_scores must be one of '
+                             f'{self.CLASS_SCORES}, got {class_scores!r}')
         self.clip_to_valid = bool(clip_to_valid)
+        self.class_scores = class_scores
 
     def __call__(self, segments: torch.Tensor, scores: torch.Tensor,
                  snippet_probs: Optional[torch.Tensor], num_valid: int, topk: int = -1,
@@ -64,5 +76,8 @@ class ProposalClassFusion:
                         labels=torch.zeros_like(keep))
         if self.clip_to_valid:
             snippet_probs = snippet_probs[:max(int(num_valid), 1)]
-        cls = proposal_class_scores(snippet_probs, segments) * scores[:, None]
+        cls = proposal_class_scores(snippet_probs, segments)
+        if self.class_scores == 'normalized':
+            cls = cls / cls.sum(1, keepdim=True).clamp(min=torch.finfo(cls.dtype).tiny)
+        cls = cls * scores[:, None]
         return decode_class_scores(segments, cls, topk, score_thr)

@@ -24,3 +24,19 @@ def test_fusion_with_snippet_classes_and_class_agnostic():
     assert out['labels'].tolist() == [0] and out['scores'].tolist() == pytest.approx([0.6])
     agnostic = fuse(segs, scores, None, num_valid=3, topk=-1, score_thr=0.6)
     assert agnostic['labels'].tolist() == [0] and agnostic['scores'].tolist() == [1.0]
+
+
+def test_normalized_class_scores_do_not_favour_shrunk_proposals():
+    # the action's core is sure (0.9), its boundary snippets less (0.5): with the mean, a
+    # proposal shrunk into the core gets a higher class score than the one that fits; normalised
+    # over the classes both say "class 0" with the same weight and the proposal score decides
+    probs = torch.tensor([[0.5, 0.0], [0.9, 0.0], [0.9, 0.0], [0.5, 0.0]])
+    fit, core = torch.tensor([[0.0, 4.0]]), torch.tensor([[1.0, 3.0]])
+    one = torch.ones(1)
+    mean = ProposalClassFusion(class_scores='mean')
+    assert mean(core, one, probs, 4)['scores'] > mean(fit, one, probs, 4)['scores']
+    norm = ProposalClassFusion(class_scores='normalized')
+    assert norm(core, one, probs, 4)["scores"].tolist() == [1.0]
+    assert norm(fit, one, probs, 4)["scores"].tolist() == [1.0]
+    with pytest.raises(ValueError, match='class_scores'):
+        ProposalClassFusion(class_scores='max')

@@ -37,26 +37,27 @@ class ProposalClassFusion:
 
     With per-snippet class probabilities (a snippet classification / segmentation head: the
     THUMOS14 setting, where no video-level classifier exists), a proposal's class scores are the
-    mean probabilities of the snippets it covers (:func:`proposal_class_scores`) and the
-    candidates are the (proposal, class) pairs scored ``proposal score * p(class)``. Without
-    (``snippet_probs=None``), the proposals stay class-agnostic (label 0) for the
-    post-processing's ``external_classifier`` (ActivityNet). Either way the best ``topk`` above
+    mean probabilities of the snippets it covers (:func:`proposal_class_scores`), renormalised
+    over the classes by default, and the candidates are the (proposal, class) pairs scored
+    ``proposal score * p(class)``. Without (``snippet_probs=None``), the proposals stay
+    class-agnostic (label 0) for the post-processing's ``external_classifier`` (ActivityNet). Either way the best ``topk`` above
     ``score_thr`` are kept (the detector's ``test_cfg.pre_nms_topk`` / ``score_thr``).
 
     Args:
         clip_to_valid: read the class probabilities of the real snippets only (padded snippets
             at the window's end are not averaged into a proposal that reaches them).
-        class_scores: ``'mean'``: the mean foreground probabilities inside the proposal;
-            ``'normalized'``: the same renormalised over the foreground classes (they sum to 1),
-            so the class score says *which* class and the proposal score alone says how well
-            the segment fits an action. With ``'mean'`` the class score also grows as a proposal
-            shrinks into the action's core (boundary snippets are less sure), which ranks short
-            proposals above well-fitting ones (docs/benchmark.md, boundary bias).
+        class_scores: ``'normalized'`` (default): the mean foreground probabilities inside the
+            proposal renormalised over the foreground classes (they sum to 1), so the class
+            score says *which* class and the proposal score alone how well the segment fits an
+            action (as a video-level classifier does in BMN / G-TAD on THUMOS14); ``'mean'``:
+            the mean itself, whose class score also grows as a proposal shrinks into the
+            action's core (boundary snippets are less sure), which ranks short proposals above
+            well-fitting ones (docs/benchmark.md, "Boundary bias").
     """
 
     CLASS_SCORES = ('mean', 'normalized')
 
-    def __init__(self, clip_to_valid: bool = True, class_scores: str = 'mean') -> None:
+    def __init__(self, clip_to_valid: bool = True, class_scores: str = 'normalized') -> None:
         if class_scores not in self.CLASS_SCORES:
             raise ValueError(f'ProposalClassFusion: class_scores must be one of '
                              f'{self.CLASS_SCORES}, got {class_scores!r}')

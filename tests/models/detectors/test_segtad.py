@@ -282,11 +282,12 @@ def test_segmentation_candidates_are_fused_class_scores():
     for w, (c, r) in enumerate(zip(cands, model.roi_head.predict(feats, masks))):
         assert c['scores'].numel() <= 50 and (c['scores'] > 0.01).all()
         assert c['labels'].max() < 3
-        # each candidate: s1 * s2 of its proposal x mean class probability inside it
+        # each candidate: s1 * s2 of its proposal x its class's share of the mean class
+        # probabilities inside it (ProposalClassFusion's default class_scores='normalized')
         for seg, score, lab in zip(c['segments'], c['scores'], c['labels']):
             i = ((r['segments'] == seg).all(1)).nonzero()[0, 0]
-            p = probs[w, int(seg[0]):int(torch.ceil(seg[1])), lab].mean()
-            torch.testing.assert_close(score, r['scores'][i] * p)
+            inside = probs[w, int(seg[0]):int(torch.ceil(seg[1]))].mean(0)
+            torch.testing.assert_close(score, r['scores'][i] * inside[lab] / inside.sum())
 
 
 def test_pdn_head_contract():

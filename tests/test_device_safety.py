@@ -21,6 +21,8 @@ ALLOWED = {
         'a Python float for the bias init',
     ('models/detectors/afsd.py', '_splice'):
         'a random Python int (offset of the background chunk) from the CPU generator',
+    ('models/task_modules/afsd_splice.py', '_randint'):
+        'a random Python int (splice positions) from the CPU generator',
     ('models/roi_heads/bm_head.py', 'bm_sampling_matrix'):
         'built on the CPU once per window length, then moved and cached per device',
     ('models/task_modules/rcl_query_samplers.py', '_subsample'):

@@ -205,12 +205,6 @@ class AFSD(BaseTADDetector):
                                   inputs.shape[2])
         return feats, frame
 
-    def forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None,
-                data_samples: Optional[List[TADDataSample]] = None, mode: str = 'tensor'):
-        if masks is None:  # time is dim 2 for both [B, C, L] and [B, 3, T, H, W]
-            masks = inputs.new_ones((inputs.shape[0], inputs.shape[2]), dtype=torch.bool)
-        return super().forward(inputs, masks, data_samples, mode)
-
     def _forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None) -> tuple:
         """Tensor mode (FLOPs): the head's outputs as a tuple (coarse, coarse_logits, offsets,
         refine_logits, quality; those of the built branches)."""
@@ -221,25 +215,6 @@ class AFSD(BaseTADDetector):
         out = self.head(self.extract_feat(inputs, masks), masks)
         keys = ('coarse', 'coarse_logits', 'offsets', 'refine_logits', 'quality')
         return tuple(out[k] for k in keys if k in out)
-
-    def _cut_windows(self, inputs: torch.Tensor, masks: torch.Tensor) -> list:
-        if inputs.dim() == 3:
-            return super()._cut_windows(inputs, masks)
-        out = []  # frames: windows along dim 2 of [B, 3, T, H, W]
-        for b in range(inputs.shape[0]):
-            if self.sliding_window is None:
-                out.append((b, 0, inputs[b], masks[b]))
-                continue
-            size = self.sliding_window.size
-            for start in self.sliding_window.starts(int(masks[b].sum())):
-                clip = inputs[b, :, start:start + size]
-                mask = masks[b, start:start + size]
-                pad = size - clip.shape[1]
-                if pad > 0:
-                    clip = F.pad(clip, (0, 0, 0, 0, 0, pad))
-                    mask = F.pad(mask, (0, pad), value=False)
-                out.append((b, start, clip, mask))
-        return out
 
     # -- training -----------------------------------------------------------------------------
     def loss(self, inputs: torch.Tensor, masks: torch.Tensor,

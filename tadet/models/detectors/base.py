@@ -160,15 +160,15 @@ class BaseTADDetector(BaseModel, metaclass=_FinalizeAfterInit):
         """Raw network outputs (``mode='tensor'``), e.g. for FLOPs counting: every head's
         forward on the features."""
         if masks is None:
-            masks = inputs.new_ones((inputs.shape[0], inputs.shape[-1]), dtype=torch.bool)
+            masks = inputs.new_ones((inputs.shape[0], inputs.shape[2]), dtype=torch.bool)
         feats = self.extract_feat(inputs, masks)
         return tuple(head(feats, masks) for head in self.loss_heads())
 
     # -- shared -------------------------------------------------------------------------------
     def forward(self, inputs: torch.Tensor, masks: Optional[torch.Tensor] = None,
                 data_samples: Optional[List[TADDataSample]] = None, mode: str = 'tensor'):
-        if masks is None:
-            masks = inputs.new_ones((inputs.shape[0], inputs.shape[-1]), dtype=torch.bool)
+        if masks is None:  # time is dim 2 of both [B, C, T] features and [B, 3, T, H, W] frames
+            masks = inputs.new_ones((inputs.shape[0], inputs.shape[2]), dtype=torch.bool)
         if mode == 'loss':
             return self.loss(inputs, masks, data_samples)
         if mode == 'predict':
@@ -178,7 +178,8 @@ class BaseTADDetector(BaseModel, metaclass=_FinalizeAfterInit):
         raise ValueError(f'Invalid mode {mode!r}; use loss, predict or tensor')
 
     def _cut_windows(self, inputs: torch.Tensor, masks: torch.Tensor) -> list:
-        """(sample index, start, feats [C, L], mask [L]) for every test window."""
+        """(sample index, start, window [C, L] (features) or [3, L, H, W] (frames), mask [L])
+        for every test window: windows are cut along time, dim 1 of a sample."""
         out = []
         for b in range(inputs.shape[0]):
             valid = int(masks[b].sum())
@@ -189,9 +190,10 @@ class BaseTADDetector(BaseModel, metaclass=_FinalizeAfterInit):
             for start in self.sliding_window.starts(valid):
                 feats = inputs[b, :, start:start + size]
                 mask = masks[b, start:start + size]
-                if feats.shape[-1] < size:  # short video: pad to the window size
-                    pad = size - feats.shape[-1]
-                    feats = torch.nn.functional.pad(feats, (0, pad))
+                pad = size - feats.shape[1]
+                if pad > 0:  # short video: pad time to the window size
+                    # F.pad lists dims from the last: leave the ones after time unpadded
+                    feats = torch.nn.functional.pad(feats, (0, 0) * (feats.dim() - 2) + (0, pad))
                     mask = torch.nn.functional.pad(mask, (0, pad), value=False)
                 out.append((b, start, feats, mask))
         return out

@@ -98,3 +98,42 @@ def test_fusion_clip_to_valid_is_bit_equal_on_proposals_inside_the_real_snippets
     b = full(segs, scores, probs, valid, topk=100, score_thr=0.01)
     for k in ('segments', 'scores', 'labels'):
         assert torch.equal(a[k], b[k]), k
+
+
+def test_dilated_layers_widen_the_receptive_field_and_keep_padding_out():
+    torch.manual_seed(0)
+    T = 96
+    plain = SnippetClassificationHead(in_channels=8, num_classes=3, feat_channels=8).eval()
+    wide = SnippetClassificationHead(in_channels=8, num_classes=3, feat_channels=8,
+                                     num_dilated_layers=8).eval()
+    assert len(wide.dilated_layers) == 8
+    assert [layer.conv_dilated.dilation[0] for layer in wide.dilated_layers] == [1, 2, 4, 8] * 2
+    x = torch.randn(1, 8, T)
+    masks = torch.ones(1, T, dtype=torch.bool)
+    x2 = x.clone()
+    x2[:, :, 48] += 5.0  # a change at snippet 48
+    with torch.no_grad():
+        seen = [torch.nonzero((h(x2, masks) - h(x, masks)).abs().sum(1)[0] > 1e-6).flatten()
+                for h in (plain, wide)]
+    # k3 conv: +-1 snippet; the dilated layers add up to +-30 (1+2+4+8, twice), fewer where a
+    # ReLU happens to be off
+    assert (seen[0].min().item(), seen[0].max().item()) == (47, 49)
+    assert 48 - 31 <= seen[1].min().item() <= 48 - 20
+    assert 48 + 20 <= seen[1].max().item() <= 48 + 31
+    # padded snippets must not change the real ones
+    masks[:, 60:] = False
+    x3 = x.clone()
+    x3[:, :, 60:] = 100.0
+    with torch.no_grad():
+        a = wide(x, masks)[..., :60]
+        b = wide(x3, masks)[..., :60]
+    assert torch.equal(a, b)
+
+
+def test_dilated_layers_config_errors():
+    with pytest.raises(ValueError, match='in_channels must match'):
+        SnippetClassificationHead(in_channels=8, num_classes=3, feat_channels=16, num_convs=0,
+                                  num_dilated_layers=2)
+    with pytest.raises(ValueError, match='dilations positive'):
+        SnippetClassificationHead(in_channels=8, num_classes=3, feat_channels=8,
+                                  num_dilated_layers=2, dilations=(0,))

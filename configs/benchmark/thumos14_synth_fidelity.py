@@ -7,11 +7,9 @@ name = 'thumos14_synth_fidelity'
 work_dir = 'work_dirs/benchmark/thumos14_synth_fidelity'
 methods = [
     dict(name='AFSD-earlier', config='configs/afsd/afsd_thumos14_synth.py',
-         cfg_options={'train_cfg.max_epochs': 6, 'param_scheduler.0.milestones': [5],
-                      'model.head.refine_cls_avg': 'coarse', 'model.bcl_level0_weight': 0.0,
+         cfg_options={'model.head.refine_cls_avg': 'coarse', 'model.bcl_level0_weight': 0.0,
                       'model.contrastive_mode': 'range', 'model.contrastive_weights': (1.0, )}),
-    dict(name='A2Net-earlier', config='configs/a2net/a2net_prefidelity_thumos14_synth.py',
-         cfg_options={'train_cfg.max_epochs': 6, 'param_scheduler.0.milestones': [5]}),
+    dict(name='A2Net-earlier', config='configs/a2net/a2net_prefidelity_thumos14_synth.py'),
     dict(name='SegTAD-earlier', config='configs/segtad/segtad_thumos14_synth.py',
          cfg_options={'model.roi_head.loss_tiou.loss_weight': 10.0}),
     dict(name='G-TAD-earlier', config='configs/gtad/gtad_plainalign_thumos14_synth.py'),

@@ -9,7 +9,8 @@ run whose ``result.json`` exists is finished and not redone, so running the same
 again resumes an interrupted benchmark.
 ``--eval-only`` tests the existing checkpoints instead of training. The report (tables,
 ``report.md``, ``report.json``, ``mAP_vs_tiou.png``, ``accuracy_vs_speed.png``,
-``per_class_AP.png``) is printed and written to the work dir.
+``per_class_AP.png``; with the spec's ``validate = True`` the validation curves and
+``val_curves.png``) is printed and written to the work dir.
 """
 import argparse
 import os.path as osp

@@ -5,3 +5,5 @@ _base_ = ['./thumos14_synth.py']
 name = 'thumos14_synth_2seeds'
 work_dir = 'work_dirs/benchmark/thumos14_synth_2seeds'
 seeds = [0, 1]
+# validation curves in the report: each method validates at its own train_cfg.val_interval
+validate = True

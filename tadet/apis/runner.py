@@ -23,6 +23,19 @@ def _set_evaluator_key(cfg: Config, name: str, key: str, value) -> None:
             ev[key] = value
 
 
+def _type_name(t) -> str:
+    return (t if isinstance(t, str) else getattr(t, '__name__', str(t))).split('.')[-1]
+
+
+def is_iter_based(cfg: Config) -> bool:
+    """Whether ``cfg`` trains with an iteration-based loop (``IterBasedTrainLoop`` by type, or
+    ``train_cfg.by_epoch=False`` as mmengine's ``Runner.build_train_loop`` reads it)."""
+    train_cfg = cfg.get('train_cfg') or {}
+    if 'type' in train_cfg:
+        return _type_name(train_cfg['type']) == 'IterBasedTrainLoop'
+    return train_cfg.get('by_epoch', True) is False
+
+
 def prepare_config(config: str, work_dir: Optional[str] = None,
                    cfg_options: Optional[dict] = None, launcher: str = 'none',
                    amp: bool = False, resume: Optional[str] = None,
@@ -40,6 +53,12 @@ def prepare_config(config: str, work_dir: Optional[str] = None,
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
+    logger = (cfg.get('default_hooks') or {}).get('logger')
+    if (is_iter_based(cfg) and isinstance(logger, dict)
+            and _type_name(logger.get('type', '')) == 'LoggerHook'):
+        # LoggerHook logs validation metrics at runner.epoch by default, always 0 in an
+        # iteration-based loop (every validation on step 0 of the scalar logs): use the iteration
+        logger.setdefault('log_metric_by_epoch', False)
     if not torch.cuda.is_available():
         # nccl needs GPUs; CPU-only distributed runs use gloo
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'

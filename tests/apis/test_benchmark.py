@@ -215,7 +215,8 @@ def test_spec_errors(bench, capsys):
 
 
 def test_shipped_specs_load():
-    """configs/benchmark/*.py name existing configs that share one protocol."""
+    """configs/benchmark/*.py name existing configs that share one protocol (with validate,
+    on the val side too)."""
     from tadet.apis.benchmark import check_protocol, load_spec
     specs = glob.glob(osp.join(REPO, 'configs', 'benchmark', '*.py'))
     assert specs
@@ -227,7 +228,14 @@ def test_shipped_specs_load():
             cfgs = check_protocol(spec)
             assert len(cfgs) == len(spec.methods) >= 2
             for cfg in cfgs.values():
-                assert cfg.val_dataloader is None and cfg.val_cfg is None
                 assert cfg.test_evaluator.tiou_thresholds == [0.3, 0.4, 0.5, 0.6, 0.7]
+                if not spec.validate:
+                    assert cfg.val_dataloader is None and cfg.val_cfg is None
+                    continue
+                # validate: the config's own validation on the shared data and metric
+                assert cfg.val_cfg is not None and cfg.train_cfg.val_interval >= 1
+                assert cfg.val_evaluator.tiou_thresholds == [0.3, 0.4, 0.5, 0.6, 0.7]
+                for k, v in spec.dataset.items():
+                    assert cfg.val_dataloader.dataset[k] == v
     finally:
         os.chdir(cwd)

@@ -11,6 +11,9 @@ A benchmark SPEC is a config file::
     evaluator = dict(type='TADMetric', tiou_thresholds=[0.3, 0.4, 0.5, 0.6, 0.7])
     # --cfg-options style overrides for every method (e.g. a shorter schedule)
     schedule = dict()
+    # validate during training (each config's train_cfg.val_interval) on the shared data and
+    # metric; the report gets the validation curves (default False: no validation)
+    validate = False
     # inference cost measured with tadet.apis.profiling on one video per method
     profile = dict(length='median', repeat=5, warmup=2, device='cpu')
     methods = [
@@ -24,14 +27,20 @@ Each run (method, seed) goes through :func:`tadet.apis.runner.run` (the machiner
 atomically written ``result.json``; a run with that file is finished and is not redone, so an
 interrupted benchmark resumes where it stopped (a run interrupted during training resumes from
 its latest checkpoint). Validation during training is switched off (the test set is evaluated
-once, after training). The test data and evaluator of all methods must be identical after the
+once, after training) unless ``validate=True``: then each method validates at its own
+``train_cfg.val_interval`` on the shared dataset and evaluator (``val_dataloader.dataset`` and
+``val_evaluator`` get them as the test side does; ``schedule`` may set other
+``val_dataloader.*`` keys) and the report adds the curves (:mod:`.curves`). The test data and
+evaluator of all methods (and with ``validate`` the val ones) must be identical after the
 overrides (checked before anything runs).
 
 The report (``report.md``, ``report.json``, printed tables, ``mAP_vs_tiou.png``,
-``accuracy_vs_speed.png``, ``per_class_AP.png``) aggregates the runs: mAP mean +- std over seeds,
-params, FLOPs, train time, inference speed, peak memory.
+``accuracy_vs_speed.png``, ``per_class_AP.png``, with ``validate`` ``val_curves.png``)
+aggregates the runs: mAP mean +- std over seeds, params, FLOPs, train time, inference speed,
+peak memory, and the validation average mAP per epoch (or iteration) mean +- std over seeds.
 """
-from .plots import save_plots
+from .curves import attach_val_curves, format_curves_markdown
+from .plots import save_plots, save_val_curves
 from .report import format_markdown, format_report, report_rows, summarize, write_report
 from .runs import (RESULT_FILE, TEST_FILE, TRAIN_FILE, run_benchmark, run_one, train_and_test,
                    train_and_test_parallel)
@@ -43,5 +52,5 @@ __all__ = [
     'TRAIN_FILE', 'check_protocol', 'format_markdown', 'format_report', 'load_spec',
     'report_rows', 'run_benchmark', 'run_dir', 'run_one', 'run_options', 'save_plots',
     'summarize', 'train_and_test', 'train_and_test_parallel', 'video_lengths_of_test_set',
-    'write_report'
+    'write_report', 'attach_val_curves', 'format_curves_markdown', 'save_val_curves'
 ]

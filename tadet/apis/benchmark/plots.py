@@ -1,9 +1,11 @@
-"""Benchmark plots: mAP vs tIoU, accuracy vs speed, per-class AP."""
+"""Benchmark plots: mAP vs tIoU, accuracy vs speed, per-class AP, validation curves."""
 import os
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 import numpy as np
+
+from .curves import CURVE_PLOT, curve_groups
 
 
 def save_plots(summary: dict, out_dir: str) -> List[str]:
@@ -66,3 +68,25 @@ def save_plots(summary: dict, out_dir: str) -> List[str]:
     ax.legend(fontsize=7, ncol=min(3, max(1, len(methods))))
     save(fig, 'per_class_AP.png')
     return paths
+
+
+def save_val_curves(summary: dict, out_dir: str) -> Optional[str]:
+    """``val_curves.png``: average mAP (%) per validation, one line per method with a +-std
+    band over seeds; one panel per step unit (epoch / iteration). None without curves."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from tadet.evaluation.analysis import draw_curves
+    groups = curve_groups(summary)
+    if not groups:
+        return None
+    os.makedirs(out_dir, exist_ok=True)
+    fig = Figure(figsize=(6.4 * len(groups), 4.0))
+    FigureCanvasAgg(fig)
+    for i, (unit, rows) in enumerate(groups.items()):
+        title = f'{summary["name"]}: validation' + (f' ({unit}-based)' if len(groups) > 1 else '')
+        draw_curves(fig.add_subplot(1, len(groups), i + 1), rows, step_name=unit, title=title)
+    fig.tight_layout()
+    path = osp.join(out_dir, CURVE_PLOT)
+    fig.savefig(path, dpi=100)
+    return path

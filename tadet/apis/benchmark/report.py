@@ -1,5 +1,5 @@
 """Benchmark report: per-method summary over seeds, printed tables, ``report.md`` and
-``report.json`` (the plots are :mod:`.plots`)."""
+``report.json`` (the plots are :mod:`.plots`, the validation curves :mod:`.curves`)."""
 import os
 import os.path as osp
 import statistics
@@ -8,7 +8,8 @@ from typing import Sequence
 import numpy as np
 from mmengine.config import Config
 
-from .plots import save_plots
+from .curves import curve_groups, format_curves_markdown, mean_val_curve
+from .plots import save_plots, save_val_curves
 
 
 def _mean_std(values: Sequence[float]) -> tuple:
@@ -17,7 +18,9 @@ def _mean_std(values: Sequence[float]) -> tuple:
 
 
 def summarize(results: Sequence[dict], spec: Config) -> dict:
-    """Aggregate the runs per method (mean +- std over seeds) in SPEC order."""
+    """Aggregate the runs per method (mean +- std over seeds) in SPEC order; ``val_curve`` of a
+    method: ``[[step, mean, std, n], ...]`` over its runs' ``val_curve`` (see
+    :func:`attach_val_curves`), None without; ``val_step``: ``'epoch'`` / ``'iteration'``."""
     methods = []
     for m in spec.methods:
         runs = [r for r in results if r['method'] == m['name']]
@@ -45,9 +48,11 @@ def summarize(results: Sequence[dict], spec: Config) -> dict:
             snippets_per_s=statistics.fmean(r['profile']['snippets_per_s'] for r in runs),
             videos_per_s=statistics.fmean(r['profile']['videos_per_s'] for r in runs),
             peak_mem_mb=max(r['profile']['peak_mem_mb'] for r in runs),
-            mem_method=cost['mem_method'], device=cost['device'], threads=cost['threads']))
+            mem_method=cost['mem_method'], device=cost['device'], threads=cost['threads'],
+            val_step=runs[0].get('val_step'), val_curve=mean_val_curve(runs)))
     return dict(name=spec.name, work_dir=spec.work_dir, seeds=list(spec.seeds),
-                methods=methods, runs=list(results))
+                validate=bool(spec.get('validate', False)), methods=methods,
+                runs=list(results))
 
 
 def _pm(mean: float, std: float, n: int, scale: float = 100.0) -> str:
@@ -76,7 +81,8 @@ def report_rows(summary: dict) -> tuple:
 
 
 def format_report(summary: dict) -> str:
-    """The printed report: an accuracy and a cost table (terminaltables), one row per method."""
+    """The printed report: an accuracy and a cost table (terminaltables), one row per method,
+    and the validation curve tables if the benchmark validated."""
     from terminaltables import AsciiTable
     acc, cost = report_rows(summary)
     tables = []
@@ -86,7 +92,8 @@ def format_report(summary: dict) -> str:
         for j in range(1, len(rows[0])):
             t.justify_columns[j] = 'right'
         tables.append(t.table)
-    return '\n'.join(tables) + '\n' + _cost_note(summary)
+    curves = format_curves_markdown(summary, plot=None)
+    return '\n'.join(tables) + '\n' + _cost_note(summary) + (f'\n\n{curves}' if curves else '')
 
 
 def _cost_note(summary: dict) -> str:
@@ -116,10 +123,11 @@ def format_markdown(summary: dict) -> str:
                  '|' + '|'.join(['---'] + ['---:'] * (len(rows[0]) - 1)) + '|']
         lines += ['| ' + ' | '.join(r) + ' |' for r in rows[1:]]
         return '\n'.join(lines)
+    curves = format_curves_markdown(summary)
     return (f'# Benchmark {summary["name"]}\n\n## mAP (%)\n\n{md(acc)}\n\n## Cost\n\n'
             f'{md(cost)}\n\n{_cost_note(summary)}\n\n'
             f'![mAP vs tIoU](mAP_vs_tiou.png)\n![accuracy vs speed](accuracy_vs_speed.png)\n'
-            f'![per-class AP](per_class_AP.png)\n')
+            f'![per-class AP](per_class_AP.png)\n' + (f'\n{curves}' if curves else ''))
 
 
 def write_report(summary: dict, out_dir: str) -> dict:
@@ -132,4 +140,6 @@ def write_report(summary: dict, out_dir: str) -> dict:
         f.write(format_markdown(summary))
     os.replace(tmp, md_path)
     plots = save_plots(summary, out_dir) if summary['methods'] else []
+    if curve_groups(summary):
+        plots.append(save_val_curves(summary, out_dir))
     return dict(json=osp.join(out_dir, 'report.json'), markdown=md_path, plots=plots)

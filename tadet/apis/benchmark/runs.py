@@ -12,6 +12,7 @@ from typing import Callable, List, Optional, Sequence
 
 from mmengine.config import Config
 
+from .curves import attach_val_curves
 from .report import format_report, summarize, write_report
 from .spec import check_protocol, load_spec, run_dir, run_options, video_lengths_of_test_set
 
@@ -245,7 +246,8 @@ def run_benchmark(spec_path: str, work_dir: Optional[str] = None,
     """Run every (method, seed) of a SPEC (finished runs are skipped) and write the report.
     ``jobs`` (default: the SPEC's ``jobs``, else 1) runs train + test that many at a time in
     worker processes (:func:`train_and_test_parallel`); the speed / memory profiles always run
-    one after another, so that parallel runs do not disturb them. Progress goes to ``log``
+    one after another, so that parallel runs do not disturb them. With the SPEC's ``validate``
+    each run's validation curve is read from its logs into the report. Progress goes to ``log``
     (default: an mmengine logger printing to the terminal and ``WORK_DIR/benchmark.log``).
     Returns the summary (see :func:`summarize`)."""
     spec = load_spec(spec_path)
@@ -299,6 +301,8 @@ def run_benchmark(spec_path: str, work_dir: Optional[str] = None,
         results.append(r)
         log(f'[{i + 1}/{len(runs)}] {m["name"]} seed {s}: average mAP '
             f'{100 * r["average_mAP"]:.2f}%')
+    # from the run dirs' logs, also with --eval-only (the runs validated when they trained)
+    results = attach_val_curves(results, spec, cfgs, log)
     summary = summarize(results, spec)
     files = write_report(summary, spec.work_dir)
     log(format_report(summary))

@@ -7,11 +7,13 @@ from typing import Dict, List, Optional
 from mmengine.config import Config
 
 SPEC_KEYS = {'name', 'work_dir', 'seeds', 'dataset', 'evaluator', 'schedule', 'profile',
-             'methods', 'jobs'}
+             'methods', 'jobs', 'validate'}
 METHOD_KEYS = {'name', 'config', 'cfg_options'}
 PROFILE_KEYS = {'length', 'repeat', 'warmup', 'device', 'threads', 'isolate'}
 # top-level config keys that validation during training needs; None switches it off
 NO_VALIDATION = {'val_dataloader': None, 'val_cfg': None, 'val_evaluator': None}
+# test evaluator outputs written per run: not part of the protocol
+_RUN_OUTPUTS = ('out_file', 'out_result', 'plot_dir')
 
 
 def _check_keys(d: dict, allowed: set, where: str) -> None:
@@ -52,6 +54,12 @@ def load_spec(path: str, cfg_options: Optional[dict] = None) -> Config:
     _check_keys(spec.get('profile') or {}, PROFILE_KEYS, f'{path}: profile')
     if not isinstance(spec.get('jobs', 1), int) or spec.get('jobs', 1) < 1:
         raise ValueError(f'{path}: jobs must be an integer >= 1, got {spec.get("jobs")!r}')
+    validate = spec.get('validate', False)
+    if not isinstance(validate, bool):
+        raise TypeError(f'{path}: validate must be True or False, got {validate!r} '
+                        f'({type(validate).__name__}); True validates during training and '
+                        f'puts the curves in the report, False (default) does not')
+    spec.validate = validate
     seeds = spec.get('seeds', [0])
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f'{path}: seeds must be a non-empty list of distinct integers')
@@ -64,21 +72,36 @@ def load_spec(path: str, cfg_options: Optional[dict] = None) -> Config:
 def run_dir(work_dir: str, method: str, seed: int) -> str:
     return osp.join(work_dir, method, f'seed_{seed}')
 
+
 def run_options(spec: Config, method: dict, seed: int, out_dir: str,
                 cfg_options: Optional[dict] = None) -> dict:
     """``cfg_options`` of one run, lowest to highest priority: shared dataset and evaluator,
-    no validation, the SPEC's ``schedule``, the method's ``cfg_options``, the command line's,
-    then the seed and the run's output files."""
+    no validation (unless the SPEC's ``validate``), the SPEC's ``schedule``, the method's
+    ``cfg_options``, the command line's, then the seed and the run's output files. Without
+    ``validate`` the overrides' ``val_dataloader`` / ``val_cfg`` / ``val_evaluator`` keys are
+    dropped.
+
+    With ``validate`` the method config's own validation stays (its ``train_cfg.val_interval``,
+    ``val_cfg``, the val dataloader's loader settings) and its data and metric become the
+    shared ones, as for the test: ``val_dataloader.dataset.<k>`` / ``val_evaluator.<k>`` for
+    every key of the SPEC's ``dataset`` / ``evaluator``.
+    """
+    validate = bool(spec.get('validate', False))
     opts: Dict[str, object] = {}
-    for split in ('train', 'test'):
+    for split in ('train', 'val', 'test') if validate else ('train', 'test'):
         for k, v in (spec.get('dataset') or {}).items():
             opts[f'{split}_dataloader.dataset.{k}'] = v
     for k, v in (spec.get('evaluator') or {}).items():
         opts[f'test_evaluator.{k}'] = v
-    opts.update(NO_VALIDATION)
-    opts.update(spec.get('schedule') or {})
-    opts.update(method.get('cfg_options') or {})
-    opts.update(cfg_options or {})
+        if validate:
+            opts[f'val_evaluator.{k}'] = v
+    if not validate:
+        opts.update(NO_VALIDATION)
+    for overrides in (spec.get('schedule'), method.get('cfg_options'), cfg_options):
+        # without validation its settings have nothing to set (and mmengine cannot merge a
+        # key into a None section): one schedule serves specs with and without validate
+        opts.update({k: v for k, v in (overrides or {}).items()
+                     if validate or k.split('.')[0] not in NO_VALIDATION})
     opts.update({'randomness.seed': int(seed),
                  'test_evaluator.out_file': osp.join(out_dir, 'predictions.json'),
                  'test_evaluator.out_result': osp.join(out_dir, 'eval_result.json'),
@@ -86,29 +109,47 @@ def run_options(spec: Config, method: dict, seed: int, out_dir: str,
     return opts
 
 
-def _protocol(cfg: Config) -> dict:
-    """What must be equal across methods: the test data (minus the pipeline) and metric."""
-    ds = {k: v for k, v in cfg.test_dataloader.dataset.items() if k != 'pipeline'}
-    ev = {k: v for k, v in cfg.test_evaluator.items()
-          if k not in ('out_file', 'out_result', 'plot_dir')}
-    return json.loads(json.dumps(dict(test_dataset=ds, test_evaluator=ev), default=str))
+def _protocol(cfg: Config, validate: bool = False) -> dict:
+    """What must be equal across methods: the test data (minus the pipeline) and metric, and
+    with ``validate`` the validation data and metric (the curves are compared too)."""
+    splits = ('test', 'val') if validate else ('test',)
+    proto = {}
+    for split in splits:
+        ds = cfg[f'{split}_dataloader'].dataset
+        proto[f'{split}_dataset'] = {k: v for k, v in ds.items() if k != 'pipeline'}
+        proto[f'{split}_evaluator'] = {k: v for k, v in cfg[f'{split}_evaluator'].items()
+                                       if k not in _RUN_OUTPUTS}
+    return json.loads(json.dumps(proto, default=str))
+
+
+def _check_has_validation(method: dict) -> None:
+    """A clear error instead of mmengine's when ``validate`` meets a config without it."""
+    raw = Config.fromfile(method['config'])
+    missing = [k for k in ('val_dataloader', 'val_evaluator', 'val_cfg') if not raw.get(k)]
+    if missing:
+        raise KeyError(f'benchmark spec: validate=True, but the config of method '
+                       f'{method["name"]!r} ({method["config"]}) has no {missing}; give it '
+                       f'validation (and train_cfg.val_interval) or set validate=False')
 
 
 def check_protocol(spec: Config, cfg_options: Optional[dict] = None) -> Dict[str, Config]:
     """Load every method's final config (seed of the first run) and check they share the test
-    data and evaluator. Returns ``{method name: Config}``."""
+    data and evaluator (and with ``validate`` the val ones). Returns ``{method name: Config}``."""
     from ..runner import prepare_config
+    validate = bool(spec.get('validate', False))
     cfgs, ref = {}, None
     for m in spec.methods:
+        if validate:
+            _check_has_validation(m)
         opts = run_options(spec, m, spec.seeds[0], run_dir(spec.work_dir, m['name'],
                                                            spec.seeds[0]), cfg_options)
         cfg = prepare_config(m['config'], cfg_options=opts)
         cfgs[m['name']] = cfg
-        proto = _protocol(cfg)
+        proto = _protocol(cfg, validate)
         if ref is None:
             ref = (m['name'], proto)
             continue
-        for part in ('test_dataset', 'test_evaluator'):
+        for part in proto:
             a, b = ref[1][part], proto[part]
             diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             if diff:

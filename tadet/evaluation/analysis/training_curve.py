@@ -2,9 +2,11 @@
 
 mmengine's ``LoggerHook`` writes one JSON object per line to
 ``WORK_DIR/<timestamp>/vis_data/scalars.json``; the lines of a validation carry the metric
-(``tad/average_mAP`` for :class:`TADMetric`) and ``step`` = the epoch (iteration for
-iteration-based loops). A resumed run has several timestamp folders; they are read in order
-and a later value for the same step replaces an earlier one.
+(``tad/average_mAP`` for :class:`TADMetric`) and ``step`` = the epoch (the iteration for
+iteration-based loops: :func:`tadet.apis.runner.prepare_config` sets the logger hook's
+``log_metric_by_epoch=False`` for them, else mmengine logs every validation at epoch 0). A
+resumed run has several timestamp folders; they are read in order and a later value for the
+same step replaces an earlier one.
 """
 import glob
 import json
@@ -83,6 +85,28 @@ def format_curve_table(groups: Dict[str, List[Tuple[int, float, float, int]]],
     return '\n'.join(lines)
 
 
+def draw_curves(ax, groups: Dict[str, List[Tuple[int, float, float, int]]],
+                ylabel: str = 'average mAP (%)', scale: float = 100.0,
+                step_name: str = 'epoch', title: str = '') -> None:
+    """Draw the mean curve of each group with a +-std band on a matplotlib ``ax``."""
+    for label, rows in groups.items():
+        x = np.array([r[0] for r in rows])
+        m = scale * np.array([r[1] for r in rows])
+        sd = scale * np.array([r[2] for r in rows])
+        n = max(r[3] for r in rows)
+        ax.plot(x, m, marker='o', ms=3, label=f'{label} ({n} seed{"s" * (n > 1)})')
+        ax.fill_between(x, m - sd, m + sd, alpha=0.2)
+    # steps are whole epochs / iterations: no 1.5 ticks
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(step_name)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def plot_curves(groups: Dict[str, List[Tuple[int, float, float, int]]], out_file: str,
                 ylabel: str = 'average mAP (%)', scale: float = 100.0,
                 step_name: str = 'epoch', title: str = '') -> str:
@@ -92,19 +116,7 @@ def plot_curves(groups: Dict[str, List[Tuple[int, float, float, int]]], out_file
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for label, rows in groups.items():
-        x = np.array([r[0] for r in rows])
-        m = scale * np.array([r[1] for r in rows])
-        sd = scale * np.array([r[2] for r in rows])
-        n = max(r[3] for r in rows)
-        ax.plot(x, m, marker='o', ms=3, label=f'{label} ({n} seed{"s" * (n > 1)})')
-        ax.fill_between(x, m - sd, m + sd, alpha=0.2)
-    ax.set_xlabel(step_name)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    draw_curves(ax, groups, ylabel, scale, step_name, title)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     tmp = f'{out_file}.tmp{os.getpid()}.png'

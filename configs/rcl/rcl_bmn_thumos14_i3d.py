@@ -16,7 +16,8 @@ model = dict(
                         dict(type='ScaleInvariantQuerySampler', num_per_gt=32, spread=0.5)],
         test_max_duration=max_duration),
     cls_head=dict(type='SnippetClassificationHead', in_channels={{_base_.feat_channels}},
-                  num_classes=20, feat_channels={{_base_.feat_channels}}),
+                  num_classes=20, feat_channels={{_base_.feat_channels}},
+                  num_dilated_layers=8),
     test_cfg=dict(sliding_window={{_base_.test_sliding_window}}))
 max_epochs = 9
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=3)

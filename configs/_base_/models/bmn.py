@@ -2,7 +2,8 @@
 # channels, 4 groups), TEM one k3 grouped conv per branch, BM layer with 32 bins x 3 points and
 # 0.5 context on each side, 3D conv to 512, 2D convs 128; losses TEM + 10 * pem_reg + pem_cls.
 # THUMOS14 windows of 128 snippets with proposals up to 64 snippets; class labels from a
-# per-snippet classification head (mean probabilities inside each proposal).
+# per-snippet classification head (k3 conv + 8 dilated residual layers; normalized mean
+# probabilities inside each proposal).
 num_classes = 20
 feat_channels = 256
 max_duration = 64
@@ -21,7 +22,9 @@ model = dict(
         loss_cls=dict(type='BalancedBCELoss', pos_thr=0.9, loss_weight=1.0),
         loss_reg=dict(type='MSELoss', loss_weight=10.0)),
     cls_head=dict(type='SnippetClassificationHead', in_channels=feat_channels,
-                  num_classes=num_classes, feat_channels=feat_channels, num_convs=1),
+                  num_classes=num_classes, feat_channels=feat_channels, num_convs=1,
+                  # 8 dilated residual layers: 61 snippets of context (issue 16)
+                  num_dilated_layers=8),
     train_cfg=None,
     test_cfg=dict(
         sliding_window=dict(size=128, stride=64),

@@ -26,7 +26,9 @@ model = dict(
         loss_cls=dict(type='BalancedBCELoss', pos_thr=0.9, loss_weight=1.0),
         loss_reg=dict(type='MSELoss', loss_weight=10.0)),
     cls_head=dict(type='SnippetClassificationHead', in_channels=feat_channels,
-                  num_classes=num_classes, feat_channels=feat_channels, num_convs=1),
+                  num_classes=num_classes, feat_channels=feat_channels, num_convs=1,
+                  # 8 dilated residual layers: 61 snippets of context (issue 16)
+                  num_dilated_layers=8),
     train_cfg=None,
     test_cfg=dict(
         sliding_window=dict(size=128, stride=64),

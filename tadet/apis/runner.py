@@ -28,12 +28,10 @@ def _type_name(t) -> str:
 
 
 def is_iter_based(cfg: Config) -> bool:
-    """Whether ``cfg`` trains with an iteration-based loop (``IterBasedTrainLoop`` by type, or
-    ``train_cfg.by_epoch=False`` as mmengine's ``Runner.build_train_loop`` reads it)."""
-    train_cfg = cfg.get('train_cfg') or {}
-    if 'type' in train_cfg:
-        return _type_name(train_cfg['type']) == 'IterBasedTrainLoop'
-    return train_cfg.get('by_epoch', True) is False
+    """Whether ``cfg`` trains with an iteration-based loop
+    (:func:`tadet.engine.validation.is_iter_based` of its ``train_cfg``)."""
+    from tadet.engine.validation import is_iter_based as loop_is_iter_based
+    return loop_is_iter_based(cfg.get('train_cfg'))
 
 
 def prepare_config(config: str, work_dir: Optional[str] = None,

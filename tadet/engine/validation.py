@@ -90,6 +90,36 @@ def _check_positive_int(path: str, value: Any) -> None:
         raise ConfigKeyError(f'{path}={value!r}: must be a whole number >= 1')
 
 
+def train_loop_type(train_cfg: Any) -> Any:
+    """The train loop mmengine's ``Runner.build_train_loop`` builds from ``train_cfg``: its
+    ``type`` (a registry name or a class) when set, else ``'EpochBasedTrainLoop'`` when
+    ``by_epoch`` is truthy and ``'IterBasedTrainLoop'`` when it is set and falsy; None when
+    ``train_cfg`` is not a dict or has neither key (mmengine cannot build that loop)."""
+    if not isinstance(train_cfg, dict):
+        return None
+    if train_cfg.get('type') is not None:
+        return train_cfg['type']
+    if 'by_epoch' in train_cfg:
+        return 'EpochBasedTrainLoop' if train_cfg['by_epoch'] else 'IterBasedTrainLoop'
+    return None
+
+
+def is_iter_based(train_cfg: Any) -> bool:
+    """Whether ``train_cfg`` builds an iteration-based train loop (:func:`train_loop_type` is
+    ``IterBasedTrainLoop`` or a subclass of it); False when it builds none."""
+    from mmengine.runner import IterBasedTrainLoop
+
+    from tadet.registry import LOOPS
+    loop_type = train_loop_type(train_cfg)
+    if loop_type is None:
+        return False
+    cls = LOOPS.get(loop_type) if isinstance(loop_type, str) else loop_type
+    if inspect.isclass(cls):
+        return issubclass(cls, IterBasedTrainLoop)
+    name = loop_type if isinstance(loop_type, str) else getattr(loop_type, '__name__', '')
+    return name.split('.')[-1] == 'IterBasedTrainLoop'
+
+
 def _check_loop(name: str, loop_cfg: Any, train: bool) -> None:
     if not isinstance(loop_cfg, dict):
         return
@@ -99,9 +129,13 @@ def _check_loop(name: str, loop_cfg: Any, train: bool) -> None:
     if loop_type is None:
         if not train:
             return
-        by_epoch = keys.pop('by_epoch', None)
-        loop_type = 'EpochBasedTrainLoop' if by_epoch or 'max_epochs' in keys \
-            else 'IterBasedTrainLoop'
+        loop_type = train_loop_type(loop_cfg)
+        if loop_type is None:
+            # mmengine would fail later with a bare KeyError('by_epoch')
+            raise ConfigKeyError(f'{name}: sets neither type nor by_epoch, so no train loop '
+                                 f'can be built; add type=\'EpochBasedTrainLoop\' (or '
+                                 f'\'IterBasedTrainLoop\'), or by_epoch=True / False')
+        keys.pop('by_epoch')
     cls = LOOPS.get(loop_type) if isinstance(loop_type, str) else loop_type
     if cls is None or not inspect.isclass(cls):
         return  # mmengine reports an unknown type itself, before anything runs

@@ -242,3 +242,37 @@ def test_runtime_check_accepts_every_shipped_config_and_registry_keys():
             check_runtime_cfg(cfg, mode)
         checked += 1
     assert checked >= 10
+
+
+def test_one_rule_decides_the_train_loop_type():
+    """train_loop_type / is_iter_based follow mmengine's Runner.build_train_loop (type, else
+    by_epoch); the config check and the benchmark's curve axis use that one rule, and a
+    train_cfg with neither key is rejected up front instead of by mmengine's KeyError."""
+    from mmengine.config import Config
+    from mmengine.runner import IterBasedTrainLoop
+
+    from tadet.apis.runner import is_iter_based as cfg_is_iter_based
+    from tadet.engine.validation import (ConfigKeyError, check_runtime_cfg, is_iter_based,
+                                         train_loop_type)
+    from tadet.registry import LOOPS
+
+    assert train_loop_type(dict(type='IterBasedTrainLoop', max_iters=3)) == 'IterBasedTrainLoop'
+    assert train_loop_type(dict(by_epoch=True, max_epochs=1)) == 'EpochBasedTrainLoop'
+    assert train_loop_type(dict(by_epoch=False, max_iters=1)) == 'IterBasedTrainLoop'
+    assert train_loop_type(dict(max_epochs=1)) is None and train_loop_type(None) is None
+    assert is_iter_based(dict(type='IterBasedTrainLoop')) and is_iter_based(dict(by_epoch=False))
+    assert not is_iter_based(dict(type='EpochBasedTrainLoop')) and not is_iter_based({})
+    assert is_iter_based(dict(type=IterBasedTrainLoop))
+
+    @LOOPS.register_module(force=True)
+    class MyIterLoop(IterBasedTrainLoop):
+        pass
+    assert is_iter_based(dict(type='MyIterLoop'))
+    assert cfg_is_iter_based(Config(dict(train_cfg=dict(type='MyIterLoop', max_iters=2))))
+    assert not cfg_is_iter_based(Config(dict()))
+
+    check_runtime_cfg(Config(dict(train_cfg=dict(by_epoch=False, max_iters=2))), 'train')
+    with pytest.raises(ConfigKeyError, match=r'train_cfg: sets neither type nor by_epoch'):
+        check_runtime_cfg(Config(dict(train_cfg=dict(max_epochs=2))), 'train')
+    with pytest.raises(ConfigKeyError, match=r'train_cfg\.max_epochs'):  # keys of the loop
+        check_runtime_cfg(Config(dict(train_cfg=dict(by_epoch=False, max_epochs=2))), 'train')

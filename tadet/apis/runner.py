@@ -11,6 +11,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from tadet.engine.validation import is_iter_based as loop_is_iter_based
+from tadet.engine.validation import type_name
+
 from .cli import load_config
 
 
@@ -23,14 +26,9 @@ def _set_evaluator_key(cfg: Config, name: str, key: str, value) -> None:
             ev[key] = value
 
 
-def _type_name(t) -> str:
-    return (t if isinstance(t, str) else getattr(t, '__name__', str(t))).split('.')[-1]
-
-
 def is_iter_based(cfg: Config) -> bool:
     """Whether ``cfg`` trains with an iteration-based loop
     (:func:`tadet.engine.validation.is_iter_based` of its ``train_cfg``)."""
-    from tadet.engine.validation import is_iter_based as loop_is_iter_based
     return loop_is_iter_based(cfg.get('train_cfg'))
 
 
@@ -53,7 +51,7 @@ def prepare_config(config: str, work_dir: Optional[str] = None,
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
     logger = (cfg.get('default_hooks') or {}).get('logger')
     if (is_iter_based(cfg) and isinstance(logger, dict)
-            and _type_name(logger.get('type', '')) == 'LoggerHook'):
+            and type_name(logger.get('type', '')) == 'LoggerHook'):
         # LoggerHook logs validation metrics at runner.epoch by default, always 0 in an
         # iteration-based loop (every validation on step 0 of the scalar logs): use the iteration
         logger.setdefault('log_metric_by_epoch', False)

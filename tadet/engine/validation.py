@@ -90,6 +90,12 @@ def _check_positive_int(path: str, value: Any) -> None:
         raise ConfigKeyError(f'{path}={value!r}: must be a whole number >= 1')
 
 
+def type_name(t: Any) -> str:
+    """Class name of a config ``type`` (a registry name, scoped or dotted, or a class):
+    ``'mmengine.LoggerHook'`` / ``LoggerHook`` -> ``'LoggerHook'``."""
+    return (t if isinstance(t, str) else getattr(t, '__name__', str(t))).split('.')[-1]
+
+
 def train_loop_type(train_cfg: Any) -> Any:
     """The train loop mmengine's ``Runner.build_train_loop`` builds from ``train_cfg``: its
     ``type`` (a registry name or a class) when set, else ``'EpochBasedTrainLoop'`` when
@@ -116,8 +122,7 @@ def is_iter_based(train_cfg: Any) -> bool:
     cls = LOOPS.get(loop_type) if isinstance(loop_type, str) else loop_type
     if inspect.isclass(cls):
         return issubclass(cls, IterBasedTrainLoop)
-    name = loop_type if isinstance(loop_type, str) else getattr(loop_type, '__name__', '')
-    return name.split('.')[-1] == 'IterBasedTrainLoop'
+    return type_name(loop_type) == 'IterBasedTrainLoop'
 
 
 def _check_loop(name: str, loop_cfg: Any, train: bool) -> None:

@@ -1,5 +1,5 @@
 # CPU-sized G-TAD on THUMOS14 annotations with synthetic 64-d features (window 128, proposals up
-# to 64 snippets): the paper's structure (GCNeXt encoder, TEM, GCNeXt + SGAlign + 2D convs,
+# to the whole window, D = 128, as BMN's synth config): the paper's structure (GCNeXt encoder, TEM, GCNeXt + SGAlign + 2D convs,
 # BMN's losses) with 64 channels (cardinality 8 x 4), 8 align channels, SGAlign with 4 feature
 # + 4 semantic-context bins (one point each), 2D convs 32 -> 16, 8 epochs; class labels from
 # the snippet classification head. See README.md for timings (the former plain
@@ -11,7 +11,7 @@ _base_ = ['../_base_/models/gtad.py', '../_base_/datasets/thumos14_synth.py',
 ch = 64
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=ch, groups=8),
-    proposal_head=dict(in_channels=ch, groups=8, align_channels=8,
+    proposal_head=dict(in_channels=ch, max_duration=128, groups=8, align_channels=8,
                        align=dict(temporal_bins=4, semantic_bins=4, sampling_ratio=1),
                        mid_channels=32, map_channels=16, num_map_convs=2,
                        tem_head=dict(in_channels=ch, feat_channels=ch)),

@@ -119,6 +119,13 @@ def test_resume_and_eval_only(bench, capsys):
     out = capsys.readouterr().out
     assert 'not redone' in out and 'finished with other settings' in out
     assert "['model.hidden']" in out
+    # a work dir copied elsewhere: its runs' output paths moved with it, no warning
+    moved = bench['root'] / 'moved'
+    shutil.copytree(work, moved)
+    assert benchmark_tool.main([bench['spec'], '--methods', 'Tiny', '--seeds', '0',
+                                '--work-dir', str(moved)]) == 0
+    out = capsys.readouterr().out
+    assert 'not redone' in out and 'finished with other settings' not in out
     # nothing trained in an empty work dir: one clear error
     code = run_cli(benchmark_tool.main, [bench['spec'], '--eval-only', '--work-dir',
                                          str(bench['root'] / 'empty')])

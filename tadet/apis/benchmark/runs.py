@@ -14,7 +14,8 @@ from mmengine.config import Config
 
 from .curves import attach_val_curves
 from .report import format_report, summarize, write_report
-from .spec import check_protocol, load_spec, run_dir, run_options, video_lengths_of_test_set
+from .spec import (_RUN_OUTPUTS, check_protocol, load_spec, run_dir, run_options,
+                   video_lengths_of_test_set)
 
 RESULT_FILE = 'result.json'
 TRAIN_FILE = 'train_time.json'
@@ -40,11 +41,13 @@ def _jsonable(obj):
 
 def _changed_keys(saved: Optional[dict], opts: dict) -> List[str]:
     """Option keys whose value differs from those a finished run recorded (none recorded:
-    nothing to compare)."""
+    nothing to compare). The run's own output files are not settings: they follow the run
+    dir, so a work dir that was moved or copied does not differ."""
     if saved is None:
         return []
     now = _jsonable(opts)
-    return sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    outputs = {f'test_evaluator.{k}' for k in _RUN_OUTPUTS}
+    return sorted(k for k in (set(saved) | set(now)) - outputs if saved.get(k) != now.get(k))
 
 
 def _cpu_seconds() -> float:

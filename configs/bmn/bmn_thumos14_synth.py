@@ -10,8 +10,7 @@ ch = 64
 model = dict(
     encoder=dict(in_channels={{_base_.feat_dim}}, feat_channels=ch),
     proposal_head=dict(in_channels=ch, feat_channels=ch, max_duration=128, num_samples=8,
-                       bm_channels=32,
-                       map_channels=16, num_map_convs=2,
+                       bm_channels=32, map_channels=16, num_map_convs=2,
                        tem_head=dict(in_channels=ch, feat_channels=ch)),
     # the stand-in for the external video-level classifier of the paper's THUMOS14 protocol:
     # 128 channels with 8 dilated residual layers (receptive field 61 snippets, as the snippet

@@ -1,10 +1,10 @@
 # CPU-sized G-TAD on THUMOS14 annotations with synthetic 64-d features (window 128, proposals up
-# to the whole window, D = 128, as BMN's synth config): the paper's structure (GCNeXt encoder, TEM, GCNeXt + SGAlign + 2D convs,
-# BMN's losses) with 64 channels (cardinality 8 x 4), 8 align channels, SGAlign with 4 feature
-# + 4 semantic-context bins (one point each), 2D convs 32 -> 16, 8 epochs; class labels from
-# the snippet classification head. See README.md for timings (the former plain
-# alignment: align=dict(_delete_=True, type='ProposalAlign1d', inner_bins=4, context_bins=2,
-# sampling_ratio=1)).
+# to the whole window, D = 128, as BMN's synth config): the paper's structure (GCNeXt encoder,
+# TEM, GCNeXt + SGAlign + 2D convs, BMN's losses) with 64 channels (cardinality 8 x 4), 8 align
+# channels, SGAlign with 4 feature + 4 semantic-context bins (one point each), 2D convs 32 -> 16,
+# 8 epochs; class labels from the snippet classification head. See README.md for timings (the
+# former plain alignment: align=dict(_delete_=True, type='ProposalAlign1d', inner_bins=4,
+# context_bins=2, sampling_ratio=1)).
 _base_ = ['../_base_/models/gtad.py', '../_base_/datasets/thumos14_synth.py',
           '../_base_/schedules/adam_step.py', '../_base_/default_runtime.py']
 

@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from .curves import attach_val_curves
 from .report import format_report, summarize, write_report
-from .spec import (_RUN_OUTPUTS, check_protocol, load_spec, run_dir, run_options,
+from .spec import (check_protocol, load_spec, run_dir, run_options, run_output_options,
                    video_lengths_of_test_set)
 
 RESULT_FILE = 'result.json'
@@ -46,7 +46,7 @@ def _changed_keys(saved: Optional[dict], opts: dict) -> List[str]:
     if saved is None:
         return []
     now = _jsonable(opts)
-    outputs = {f'test_evaluator.{k}' for k in _RUN_OUTPUTS}
+    outputs = set(run_output_options(''))
     return sorted(k for k in (set(saved) | set(now)) - outputs if saved.get(k) != now.get(k))
 
 

@@ -12,8 +12,6 @@ METHOD_KEYS = {'name', 'config', 'cfg_options'}
 PROFILE_KEYS = {'length', 'repeat', 'warmup', 'device', 'threads', 'isolate'}
 # top-level config keys that validation during training needs; None switches it off
 NO_VALIDATION = {'val_dataloader': None, 'val_cfg': None, 'val_evaluator': None}
-# test evaluator outputs written per run: not part of the protocol
-_RUN_OUTPUTS = ('out_file', 'out_result', 'plot_dir')
 
 
 def _check_keys(d: dict, allowed: set, where: str) -> None:
@@ -102,11 +100,20 @@ def run_options(spec: Config, method: dict, seed: int, out_dir: str,
         # key into a None section): one schedule serves specs with and without validate
         opts.update({k: v for k, v in (overrides or {}).items()
                      if validate or k.split('.')[0] not in NO_VALIDATION})
-    opts.update({'randomness.seed': int(seed),
-                 'test_evaluator.out_file': osp.join(out_dir, 'predictions.json'),
-                 'test_evaluator.out_result': osp.join(out_dir, 'eval_result.json'),
-                 'test_evaluator.plot_dir': out_dir})
+    opts.update({'randomness.seed': int(seed), **run_output_options(out_dir)})
     return opts
+
+
+def run_output_options(out_dir: str) -> dict:
+    """``cfg_options`` of the test evaluator's files written per run into ``out_dir``: not
+    settings of the run (they follow its dir) and not part of the protocol."""
+    return {'test_evaluator.out_file': osp.join(out_dir, 'predictions.json'),
+            'test_evaluator.out_result': osp.join(out_dir, 'eval_result.json'),
+            'test_evaluator.plot_dir': out_dir}
+
+
+# their evaluator keys
+_RUN_OUTPUTS = tuple(k.split('.', 1)[1] for k in run_output_options(''))
 
 
 def _protocol(cfg: Config, validate: bool = False) -> dict:

@@ -32,7 +32,6 @@ def test_grid_tiou_targets_hand_made():
     assert not bool(vm[1, 1, 5])  # [5, 7] ends in the padding
 
 
-
 def test_grid_max_duration_bounds_the_longest_proposal():
     """An action longer than D has no exact cell (best tIoU D / length); with D = T (the
     synth configs' D = 128 in 128-snippet windows) every action inside the window has one."""
@@ -41,6 +40,7 @@ def test_grid_max_duration_bounds_the_longest_proposal():
     assert grid_tiou_targets(gt, 16, 8).max() == pytest.approx(8 / 12)
     full = grid_tiou_targets(gt, 16, 16)
     assert full.max() == 1.0 and full[11, 1] == 1.0  # cell (d = 11, s = 1) = [1, 13]
+
 
 def test_stratified_weights_balance_bands():
     from tadet.models.task_modules.grid_targets import tiou_stratified_weights

@@ -32,9 +32,12 @@ model = dict(
         # smooth-L1 on the decoded (start, end) / window length of the positives (authors);
         # earlier variant: reg_loss_space='deltas' (the coder's (dc, dw) targets)
         reg_loss_space='normalized_se',
-        # one candidate per anchor: its argmax class, none when that is background (authors);
-        # earlier variant: candidates='per_class'
-        candidates='argmax',
+        # one candidate per anchor: the foreground class of the highest probability x
+        # sigmoid(overlap), none when the background probability is >= 0.98 (authors'
+        # result_process_ab, FILTER_NEGATIVE_TH); earlier variants: candidates='argmax' (argmax
+        # over all C + 1 classes, none when background), candidates='per_class'
+        candidates='foreground_argmax',
+        background_thr=0.98,
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
         # on sigmoid(overlap logit); earlier variant: dict(type='MSELoss', loss_weight=10.0)
         loss_overlap=dict(type='SmoothL1Loss', loss_weight=10.0),
@@ -58,15 +61,17 @@ model = dict(
         regress_unit='base',
         base_unit=2.0,
         reg_avg='points',
-        candidates='argmax',
+        # one candidate per point: its most probable foreground class, no background filter
+        # (authors' result_process_af); earlier variants: 'argmax', 'per_class'
+        candidates='foreground_argmax',
+        background_thr=None,
         loss_cls=dict(type='CrossEntropyLoss', loss_weight=30.0),
         loss_reg=dict(type='SmoothL1Loss', loss_weight=1.0)),
     train_cfg=None,
     test_cfg=dict(
         sliding_window=dict(size=128, stride=64),
         window_batch_size=32,
-        # each head keeps its 300 best candidates (one per prior: its argmax class) above 0.001
-        # per window
+        # each head keeps its 300 best candidates (one per prior) above 0.001 per window
         pre_nms_topk=300,
         score_thr=0.001,
         # per-class hard NMS at tIoU 0.2 as in the authors' code; top 200 per video

@@ -12,7 +12,7 @@ from tadet.registry import MODELS, TASK_UTILS
 from tadet.structures import TADDataSample
 
 from .a2net_anchor_head import (CANDIDATE_MODES, DEFAULT_PRE_NMS_TOPK, DEFAULT_SCORE_THR,
-                                check_choice, class_candidates)
+                                check_background_thr, check_choice, class_candidates)
 from .base_tad_head import CANDIDATE_TEST_KEYS, BaseTADHead, unpack_gt_instances
 
 
@@ -46,8 +46,12 @@ class A2NetAnchorFreeHead(BaseTADHead):
         base_unit: window snippets per base unit (2: the neck's ``base_pool``).
         reg_avg: ``'points'`` (authors: smooth-L1 summed over both ends, averaged over
             foreground points) or ``'coords'`` (earlier variant: averaged over both ends too).
-        candidates: ``'argmax'`` (authors) or ``'per_class'``, see
+        candidates: ``'foreground_argmax'`` (authors), ``'argmax'`` (an earlier reading) or
+            ``'per_class'``, see
             :func:`tadet.models.dense_heads.a2net_anchor_head.class_candidates`.
+        background_thr: points whose background probability is at or above it make no
+            candidate (``'foreground_argmax'``); ``None`` (authors: no filter on this branch)
+            keeps every point.
         loss_cls / loss_reg: ``MODELS`` loss configs (A2Net weights 30 and 1).
         init_cfg: mmengine weight init config.
 
@@ -70,7 +74,8 @@ class A2NetAnchorFreeHead(BaseTADHead):
                  regress_unit: str = 'base',
                  base_unit: float = 2.0,
                  reg_avg: str = 'points',
-                 candidates: str = 'argmax',
+                 candidates: str = 'foreground_argmax',
+                 background_thr: Optional[float] = None,
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=30.0),
                  loss_reg: dict = dict(type='SmoothL1Loss', loss_weight=1.0),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
@@ -84,6 +89,7 @@ class A2NetAnchorFreeHead(BaseTADHead):
         self.base_unit = float(base_unit)
         self.reg_avg = check_choice(name, 'reg_avg', reg_avg, ('points', 'coords'))
         self.candidates = check_choice(name, 'candidates', candidates, CANDIDATE_MODES)
+        self.background_thr = check_background_thr(name, background_thr)
         self.point_generator = TASK_UTILS.build(point_generator)
         # fail at build time, not at the first batch, if ranges and levels disagree
         self.point_generator.level_ranges(len(self.in_channels))
@@ -185,8 +191,8 @@ class A2NetAnchorFreeHead(BaseTADHead):
                         masks: torch.Tensor) -> List[Dict[str, torch.Tensor]]:
         """Per window the best ``pre_nms_topk`` candidates scoring above ``score_thr``:
         dict(segments ``[N, 2]`` window snippets, scores ``[N]`` softmax probabilities, labels
-        ``[N]``); one per point (argmax class, none if background) or per (point, class), see
-        ``candidates``; points centred on real snippets only."""
+        ``[N]``); one per point (its best foreground class, unless background reaches
+        ``background_thr``) or per (point, class), see ``candidates``; points centred on real snippets only."""
         cls, reg, points = self._flat(outs, masks.shape[-1])
         pts = torch.cat(points)  # [N, 2]
         valid = prior_valid_mask(pts[:, 0], masks)
@@ -196,4 +202,5 @@ class A2NetAnchorFreeHead(BaseTADHead):
         topk = self.get_test_cfg('pre_nms_topk', DEFAULT_PRE_NMS_TOPK)
         thr = self.get_test_cfg('score_thr', DEFAULT_SCORE_THR)
         return [class_candidates(segs[b][valid[b]], probs[b][valid[b]], self.candidates, topk,
-                                 thr) for b in range(cls.shape[0])]
+                                 thr, background_thr=self.background_thr)
+                for b in range(cls.shape[0])]

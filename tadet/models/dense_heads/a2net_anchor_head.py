@@ -17,7 +17,7 @@ from .base_tad_head import CANDIDATE_TEST_KEYS, BaseTADHead, unpack_gt_instances
 # candidates kept per window when test_cfg does not set pre_nms_topk / score_thr
 DEFAULT_PRE_NMS_TOPK = 1000
 DEFAULT_SCORE_THR = 0.0
-CANDIDATE_MODES = ('argmax', 'per_class')
+CANDIDATE_MODES = ('foreground_argmax', 'argmax', 'per_class')
 
 
 def check_choice(owner: str, name: str, value: str, choices: Sequence[str]) -> str:
@@ -28,17 +28,23 @@ def check_choice(owner: str, name: str, value: str, choices: Sequence[str]) -> s
 
 
 def class_candidates(segments: torch.Tensor, probs: torch.Tensor, mode: str, topk: int,
-                     score_thr: float, factor: Optional[torch.Tensor] = None
-                     ) -> Dict[str, torch.Tensor]:
+                     score_thr: float, factor: Optional[torch.Tensor] = None,
+                     background_thr: Optional[float] = None) -> Dict[str, torch.Tensor]:
     """(segment, class) candidates of one window.
 
     Args:
         segments: ``[N, 2]``; probs: ``[N, C + 1]`` softmax, background last.
-        mode: ``'argmax'`` (A2Net authors: one candidate per prior, its argmax class, none when
-            the argmax is background; score = that probability) or ``'per_class'`` (every
+        mode: ``'foreground_argmax'`` (A2Net authors' ``result_process_ab`` / ``_af``: one
+            candidate per prior, the foreground class of the highest score, score = that
+            class probability times ``factor``; the background probability only filters, see
+            ``background_thr``), ``'argmax'`` (an earlier reading: the argmax over all
+            ``C + 1`` classes, none when it is background) or ``'per_class'`` (every
             foreground class of every prior).
         topk / score_thr: ``test_cfg`` cut (``decode_class_scores``).
         factor: ``[N]`` optional score multiplier (the anchor-based overlap).
+        background_thr: ``'foreground_argmax'`` only: priors whose background probability is
+            at or above it give no candidate (authors: 0.98 anchor-based, none anchor-free);
+            ``None`` keeps every prior.
     Returns:
         dict(segments ``[K, 2]``, scores ``[K]``, labels ``[K]``).
     """
@@ -46,14 +52,30 @@ def class_candidates(segments: torch.Tensor, probs: torch.Tensor, mode: str, top
     scores = probs[:, :num_classes]
     if factor is not None:
         scores = scores * factor[:, None]
-    if mode == 'argmax':
-        best = probs.argmax(-1)
-        fg = best < num_classes
-        # only the argmax class can pass any threshold
+    if mode in ('foreground_argmax', 'argmax'):
+        if mode == 'argmax':
+            best = probs.argmax(-1)
+            fg = best < num_classes
+        else:
+            best = scores.argmax(-1)
+            fg = torch.ones_like(best, dtype=torch.bool)
+            if background_thr is not None:
+                fg = probs[:, num_classes] < background_thr
+        # only the chosen class can pass any threshold
         keep = torch.full_like(scores[fg], float('-inf'))
         keep.scatter_(1, best[fg, None], scores[fg].gather(1, best[fg, None]))
         segments, scores = segments[fg], keep
     return decode_class_scores(segments, scores, topk, score_thr)
+
+
+def check_background_thr(owner: str, background_thr: Optional[float]) -> Optional[float]:
+    """``background_thr`` as a float in ``(0, 1]`` or ``None``, else a ValueError."""
+    if background_thr is None:
+        return None
+    if not 0.0 < float(background_thr) <= 1.0:
+        raise ValueError(f'{owner}: background_thr must be in (0, 1] or None, got '
+                         f'{background_thr!r}')
+    return float(background_thr)
 
 
 @MODELS.register_module()
@@ -75,7 +97,10 @@ class A2NetAnchorHead(BaseTADHead):
             of the positives divided by the window length, summed over both ends and averaged
             over positives) or ``'deltas'`` (earlier variant: on the coder's encoded deltas,
             averaged over coordinates).
-        candidates: ``'argmax'`` (authors) or ``'per_class'``, see :func:`class_candidates`.
+        candidates: ``'foreground_argmax'`` (authors), ``'argmax'`` (an earlier reading) or
+            ``'per_class'``, see :func:`class_candidates`.
+        background_thr: anchors whose background probability is at or above it make no
+            candidate (``'foreground_argmax'``; authors' ``FILTER_NEGATIVE_TH`` 0.98).
         loss_cls / loss_overlap / loss_reg: ``MODELS`` loss configs (their ``loss_weight`` is the
             weight in the detector's total loss: A2Net 1, 10, 10). ``loss_overlap`` gets
             ``sigmoid(overlap logit)`` (so a loss with its own ``use_sigmoid`` is rejected).
@@ -101,7 +126,8 @@ class A2NetAnchorHead(BaseTADHead):
                                       easy_pos_ratio=1.0),
                  match_on: str = 'decoded',
                  reg_loss_space: str = 'normalized_se',
-                 candidates: str = 'argmax',
+                 candidates: str = 'foreground_argmax',
+                 background_thr: Optional[float] = 0.98,
                  loss_cls: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  loss_overlap: dict = dict(type='SmoothL1Loss', loss_weight=10.0),
                  loss_reg: dict = dict(type='SmoothL1Loss', loss_weight=10.0),
@@ -114,6 +140,7 @@ class A2NetAnchorHead(BaseTADHead):
         self.reg_loss_space = check_choice(name, 'reg_loss_space', reg_loss_space,
                                            ('normalized_se', 'deltas'))
         self.candidates = check_choice(name, 'candidates', candidates, CANDIDATE_MODES)
+        self.background_thr = check_background_thr(name, background_thr)
         self.anchor_generator = TASK_UTILS.build(anchor_generator)
         self.segment_coder = TASK_UTILS.build(segment_coder)
         self.assigner = TASK_UTILS.build(assigner)
@@ -232,8 +259,8 @@ class A2NetAnchorHead(BaseTADHead):
         """Per window the best ``pre_nms_topk`` candidates scoring above ``score_thr``:
         dict(segments ``[N, 2]`` window snippets, scores ``[N]``, labels ``[N]``). Score =
         ``softmax`` class probability times ``sigmoid(overlap)``; one candidate per anchor (its
-        argmax class, none if background) or one per (anchor, class), see ``candidates``; only
-        anchors centred on real snippets."""
+        best foreground class, none when background reaches ``background_thr``) or per
+        (anchor, class), see ``candidates``; only anchors centred on real snippets."""
         cls, overlap, deltas = self._flat_outputs(outs)
         anchors = self.anchors(outs, masks.shape[-1])
         valid = prior_valid_mask(anchors, masks)
@@ -242,4 +269,5 @@ class A2NetAnchorHead(BaseTADHead):
         topk = self.get_test_cfg('pre_nms_topk', DEFAULT_PRE_NMS_TOPK)
         thr = self.get_test_cfg('score_thr', DEFAULT_SCORE_THR)
         return [class_candidates(segs[b][valid[b]], probs[b][valid[b]], self.candidates, topk,
-                                 thr, factor[b][valid[b]]) for b in range(cls.shape[0])]
+                                 thr, factor[b][valid[b]], self.background_thr)
+                for b in range(cls.shape[0])]

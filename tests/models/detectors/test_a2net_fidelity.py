@@ -1,6 +1,6 @@
 """A2Net fidelity to the authors' code (issue 16.3): anchor-based regression on the normalised
 (start, end), matching and overlap target on the decoded predictions, hard + easy negative
-sampling, anchor-free regression in base units, argmax candidates. Each old behaviour stays
+sampling, anchor-free regression in base units, one foreground-argmax candidate per prior. Each old behaviour stays
 reachable by an option; both are checked on hand-made cases."""
 import pytest
 import torch
@@ -92,7 +92,8 @@ def test_ab_old_overlap_loss_and_double_sigmoid_rejected():
     assert all(torch.isfinite(v) for v in losses.values())
     with pytest.raises(ValueError, match='use_sigmoid'):
         one_level_head(loss_overlap=dict(type='MSELoss', use_sigmoid=True))
-    for bad in (dict(match_on='gt'), dict(reg_loss_space='cw'), dict(candidates='all')):
+    for bad in (dict(match_on='gt'), dict(reg_loss_space='cw'), dict(candidates='all'),
+                dict(background_thr=0.0), dict(background_thr=1.5)):
         with pytest.raises(ValueError, match=list(bad)[0]):
             one_level_head(**bad)
 
@@ -133,6 +134,31 @@ def test_af_regression_in_base_units_and_per_point_average():
     assert [4.0, 8.0] in segs.tolist()
     with pytest.raises(ValueError, match='regress_unit'):
         af_head(regress_unit='level')
+
+
+def test_foreground_argmax_candidates_authors_rule():
+    segs = torch.tensor([[0., 1.], [1., 2.], [2., 3.], [3., 4.]])
+    probs = torch.tensor([[0.1, 0.7, 0.2],      # class 1
+                          [0.2, 0.3, 0.5],      # background most likely: still class 1
+                          [0.45, 0.1, 0.45],    # tie: the first (class 0)
+                          [0.01, 0.005, 0.985]])  # background >= 0.98
+    # the authors' anchor-free rule: no background filter, the best foreground class
+    out = class_candidates(segs, probs, 'foreground_argmax', -1, 0.0)
+    assert out['labels'].tolist() == [1, 1, 0, 0]
+    torch.testing.assert_close(out['scores'], torch.tensor([0.7, 0.3, 0.45, 0.01]))
+    assert out['segments'].tolist() == segs.tolist()
+    # the anchor-based rule: score = probability x overlap, and a prior whose background
+    # probability reaches 0.98 gives none
+    factor = torch.tensor([0.1, 1.0, 1.0, 1.0])
+    out = class_candidates(segs, probs, 'foreground_argmax', -1, 0.0, factor=factor,
+                           background_thr=0.98)
+    assert out['labels'].tolist() == [1, 1, 0]
+    torch.testing.assert_close(out['scores'], torch.tensor([0.07, 0.3, 0.45]))
+    assert out['segments'].tolist() == segs[:3].tolist()
+    # the heads default to it, with the authors' background thresholds
+    assert one_level_head().candidates == 'foreground_argmax'
+    assert one_level_head().background_thr == 0.98
+    assert af_head().candidates == 'foreground_argmax' and af_head().background_thr is None
 
 
 def test_argmax_candidates_with_background_filter():

@@ -192,7 +192,8 @@ class A2NetAnchorFreeHead(BaseTADHead):
         """Per window the best ``pre_nms_topk`` candidates scoring above ``score_thr``:
         dict(segments ``[N, 2]`` window snippets, scores ``[N]`` softmax probabilities, labels
         ``[N]``); one per point (its best foreground class, unless background reaches
-        ``background_thr``) or per (point, class), see ``candidates``; points centred on real snippets only."""
+        ``background_thr``) or per (point, class), see ``candidates``; points centred on real
+        snippets only."""
         cls, reg, points = self._flat(outs, masks.shape[-1])
         pts = torch.cat(points)  # [N, 2]
         valid = prior_valid_mask(pts[:, 0], masks)

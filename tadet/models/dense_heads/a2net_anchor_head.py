@@ -58,9 +58,8 @@ def class_candidates(segments: torch.Tensor, probs: torch.Tensor, mode: str, top
             fg = best < num_classes
         else:
             best = scores.argmax(-1)
-            fg = torch.ones_like(best, dtype=torch.bool)
-            if background_thr is not None:
-                fg = probs[:, num_classes] < background_thr
+            fg = (probs[:, num_classes] < background_thr if background_thr is not None
+                  else torch.ones_like(best, dtype=torch.bool))
         # only the chosen class can pass any threshold
         keep = torch.full_like(scores[fg], float('-inf'))
         keep.scatter_(1, best[fg, None], scores[fg].gather(1, best[fg, None]))

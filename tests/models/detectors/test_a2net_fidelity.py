@@ -1,7 +1,7 @@
 """A2Net fidelity to the authors' code (issue 16.3): anchor-based regression on the normalised
 (start, end), matching and overlap target on the decoded predictions, hard + easy negative
-sampling, anchor-free regression in base units, one foreground-argmax candidate per prior. Each old behaviour stays
-reachable by an option; both are checked on hand-made cases."""
+sampling, anchor-free regression in base units, one foreground-argmax candidate per prior.
+Each old behaviour stays reachable by an option; both are checked on hand-made cases."""
 import pytest
 import torch
 from torch.nn import functional as F
